@@ -1,0 +1,35 @@
+"""An in-memory store: decide a command, apply its events. The edge store wraps the same steps."""
+
+from __future__ import annotations
+
+from salon import admin, commissions, coupons, members, package_cards, points  # noqa: F401
+from salon import stored_value, tickets, tiers  # noqa: F401  (registers the handlers)
+from salon.commands import Command, decide
+from salon.context import Context
+from salon.errors import DomainError
+from salon.events import Event
+from salon.state import SalonState
+
+__all__ = ["Salon"]
+
+
+class Salon:
+    """Holds a state and its event history; ``execute`` is all-or-nothing."""
+
+    def __init__(self, ctx: Context, state: SalonState | None = None) -> None:
+        self.ctx = ctx
+        self.state = state if state is not None else SalonState()
+        self.history: list[Event] = []
+
+    def execute(self, command: Command) -> tuple[Event, ...]:
+        try:
+            events = decide(self.state, command, self.ctx)
+        except DomainError as err:
+            self._commit(err.record)
+            raise
+        self._commit(events)
+        return events
+
+    def _commit(self, events: tuple[Event, ...]) -> None:
+        self.state.apply_all(events)
+        self.history.extend(events)

@@ -1,0 +1,122 @@
+"""Domain refusals: one error type with a stable code and parameters for the i18n catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from salon.events import Event
+
+__all__ = ["DomainError", "ErrorCode"]
+
+
+class ErrorCode(StrEnum):
+    """Stable refusal codes; each is a msgid in kiosk/locale/*.po.
+
+    Parameters whose name ends in ``_fen`` are amounts of money.
+    """
+
+    # input
+    INVALID_INPUT = "input.invalid"  # field, reason
+    NEGATIVE_QUANTITY = "input.negative_quantity"  # field
+    NEGATIVE_AMOUNT = "input.negative_amount"  # field
+    CONFIG_NOT_NEWER = "config.not_newer"  # current, given
+    # staff and permissions
+    UNKNOWN_STAFF = "staff.unknown"  # staff_id
+    STAFF_INACTIVE = "staff.inactive"  # staff_id
+    STAFF_EXISTS = "staff.exists"  # staff_id
+    PERMISSION_DENIED = "staff.permission_denied"  # staff_id, role, permission
+    REASON_REQUIRED = "audit.reason_required"  # act
+    # members and cards
+    UNKNOWN_MEMBER = "member.unknown"  # member_id
+    MEMBER_EXISTS = "member.exists"  # member_id
+    INVALID_MOBILE = "member.invalid_mobile"
+    MOBILE_TAKEN = "member.mobile_taken"  # mobile_masked
+    INVALID_NAME = "member.invalid_name"
+    MEMBER_BLACKLISTED = "member.blacklisted"  # reason
+    UNKNOWN_CARD = "card.unknown"  # card_uid
+    INVALID_CARD_UID = "card.invalid_uid"
+    CARD_BLOCKED = "card.blocked"  # card_uid, reason
+    CARD_TAKEN = "card.taken"  # card_uid
+    CARD_NOT_LINKED = "card.not_linked"  # card_uid, member_id
+    # catalog
+    UNKNOWN_SERVICE = "catalog.unknown_service"  # service_id
+    UNKNOWN_PRODUCT = "catalog.unknown_product"  # product_id
+    UNKNOWN_PLAN = "catalog.unknown_plan"  # plan_id
+    PRICE_LIST_MISMATCH = "catalog.price_list_mismatch"  # expected, given
+    PRICE_LIST_OLD = "catalog.price_list_old"  # current, given
+    STAFF_NOT_QUALIFIED = "catalog.staff_not_qualified"  # staff_id, service_id
+    # stored value
+    RECHARGE_TOO_SMALL = "stored_value.recharge_too_small"  # min_fen
+    INSUFFICIENT_BALANCE = "stored_value.insufficient_balance"  # balance_fen, needed_fen
+    UNKNOWN_RECHARGE = "stored_value.unknown_recharge"  # recharge_id
+    RECHARGE_ALREADY_REFUNDED = "stored_value.recharge_refunded"  # recharge_id
+    RECHARGE_NOT_REFUNDABLE = "stored_value.recharge_not_refundable"  # recharge_id
+    ADJUST_BELOW_ZERO = "stored_value.adjust_below_zero"  # balance_fen
+    PIN_REQUIRED = "stored_value.pin_required"
+    PIN_INCORRECT = "stored_value.pin_incorrect"  # attempts_left
+    PIN_LOCKED = "stored_value.pin_locked"  # minutes
+    PIN_INVALID = "stored_value.pin_invalid"
+    # package cards
+    UNKNOWN_PACKAGE_CARD = "package.unknown"  # card_id
+    PACKAGE_EXPIRED = "package.expired"  # card_id
+    PACKAGE_EXHAUSTED = "package.exhausted"  # card_id
+    PACKAGE_UNPAID_SESSIONS = "package.unpaid_sessions"  # card_id
+    PACKAGE_NOT_FOR_SERVICE = "package.not_for_service"  # card_id, service_id
+    PACKAGE_NOT_OWNED = "package.not_owned"  # card_id
+    PACKAGE_TRANSFER_FORBIDDEN = "package.transfer_forbidden"
+    PACKAGE_CLOSED = "package.closed"  # card_id
+    PACKAGE_UPGRADE_SMALLER = "package.upgrade_smaller"  # plan_id
+    # points
+    INSUFFICIENT_POINTS = "points.insufficient"  # balance, needed
+    POINTS_OVER_CAP = "points.over_cap"  # max_points
+    POINTS_NOT_ALLOWED = "points.not_allowed"
+    # coupons
+    UNKNOWN_COUPON = "coupon.unknown"  # coupon
+    COUPON_USED = "coupon.used"
+    COUPON_NOT_YET_VALID = "coupon.not_yet_valid"
+    COUPON_EXPIRED = "coupon.expired"
+    COUPON_MIN_SPEND = "coupon.min_spend"  # min_spend_fen
+    COUPON_NOT_APPLICABLE = "coupon.not_applicable"
+    COUPON_NOT_YOURS = "coupon.not_yours"
+    COUPON_NEW_CUSTOMERS_ONLY = "coupon.new_customers_only"
+    COUPON_EXISTS = "coupon.exists"  # coupon
+    # tickets and checkout
+    EMPTY_TICKET = "ticket.empty"
+    UNKNOWN_TICKET = "ticket.unknown"  # ticket_id
+    TICKET_EXISTS = "ticket.exists"  # ticket_id
+    TICKET_NOT_HELD = "ticket.not_held"  # ticket_id
+    TICKET_ALREADY_REFUNDED = "ticket.already_refunded"  # ticket_id
+    UNKNOWN_LINE = "ticket.unknown_line"  # line_no
+    LINE_ALREADY_REFUNDED = "ticket.line_refunded"  # line_no
+    STAFF_SHARES_INVALID = "ticket.staff_shares_invalid"  # line_no
+    MEMBER_REQUIRED = "ticket.member_required"  # method
+    PAYMENT_SHORT = "ticket.payment_short"  # due_fen, paid_fen
+    PAYMENT_OVER = "ticket.payment_over"  # due_fen, paid_fen
+    CHANGE_ONLY_CASH = "ticket.change_only_cash"
+    DISCOUNT_OVER_CAP = "ticket.discount_over_cap"  # cap_bp, cap_fen
+    PRICE_OVERRIDE_OUT_OF_LIMITS = "ticket.price_override_limits"  # min_fen, max_fen
+    INVALID_PAY_CODE = "ticket.invalid_pay_code"
+    PAY_METHOD_NOT_ALLOWED = "ticket.pay_method_not_allowed"  # method
+    DEBT_NOT_ALLOWED = "ticket.debt_not_allowed"
+    NO_DEBT = "ticket.no_debt"
+    REPAY_OVER_DEBT = "ticket.repay_over_debt"  # debt_fen
+
+
+class DomainError(Exception):
+    """A command refused by a rule. ``record`` holds events to commit anyway (a failed PIN try)."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        record: tuple[Event, ...] = (),
+    ) -> None:
+        self.code = code
+        self.params: dict[str, str | int] = dict(params or {})
+        self.record = record
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        super().__init__(f"{code.value}" + (f" ({detail})" if detail else ""))

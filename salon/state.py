@@ -1,0 +1,59 @@
+"""The whole current state of one store, rebuilt by applying events to its slices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from salon.catalog import CatalogBook
+from salon.commissions import CommissionBook
+from salon.config import ConfigBook, StoreConfig
+from salon.coupons import CouponBook
+from salon.events import Event
+from salon.members import MemberBook
+from salon.package_cards import PackageBook
+from salon.points import PointsBook
+from salon.staff import StaffBook
+from salon.stored_value import StoredValueBook
+from salon.tickets import TicketBook
+from salon.tiers import TierBook
+
+__all__ = ["SalonState"]
+
+
+@dataclass
+class SalonState:
+    """One slice per area; each slice applies the events it knows and ignores the rest."""
+
+    configs: ConfigBook = field(default_factory=ConfigBook)
+    staff: StaffBook = field(default_factory=StaffBook)
+    catalog: CatalogBook = field(default_factory=CatalogBook)
+    members: MemberBook = field(default_factory=MemberBook)
+    tiers: TierBook = field(default_factory=TierBook)
+    accounts: StoredValueBook = field(default_factory=StoredValueBook)
+    packages: PackageBook = field(default_factory=PackageBook)
+    points: PointsBook = field(default_factory=PointsBook)
+    coupons: CouponBook = field(default_factory=CouponBook)
+    commissions: CommissionBook = field(default_factory=CommissionBook)
+    tickets: TicketBook = field(default_factory=TicketBook)
+
+    @property
+    def config(self) -> StoreConfig:
+        return self.configs.config
+
+    def apply(self, event: Event) -> None:
+        self.configs.apply(event)
+        self.staff.apply(event)
+        self.catalog.apply(event)
+        self.members.apply(event)
+        self.tiers.apply(event)
+        self.accounts.apply(event)
+        self.packages.apply(event)
+        self.points.apply(event)
+        self.coupons.apply(event)
+        self.commissions.apply(event)
+        self.tickets.apply(event)
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)

@@ -1,0 +1,13 @@
+"""Placeholder for the tiers area; being written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from salon.events import Event
+
+
+@dataclass
+class TierBook:
+    def apply(self, event: Event) -> None:
+        pass
