@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from salon.config import (
 )
 from salon.context import Context
 from salon.engine import Salon
+from salon.errors import DomainError
 from salon.staff import HQ_ACTOR, Role
 from salon.testing import ManualClock, SequentialIds
 
@@ -101,3 +103,21 @@ def make_salon(config: StoreConfig = CONFIG, **config_changes: object) -> tuple[
     salon.execute(PublishPriceList(actor_id=HQ_ACTOR, version=1, services=SERVICES,
                                    products=PRODUCTS, plans=PLANS))
     return salon, clock
+
+
+def assert_refused(salon: Salon, command: object, code: object) -> DomainError:
+    """Run ``command``, expect refusal with ``code``, and prove the state did not change."""
+    from salon.commands import Command
+
+    assert isinstance(command, Command)
+    before = copy.deepcopy(salon.state)
+    history = len(salon.history)
+    try:
+        salon.execute(command)
+    except DomainError as err:
+        assert err.code == code, f"expected {code}, got {err.code} {err.params}"
+        if not err.record:
+            assert salon.state == before, "a refused command changed the state"
+            assert len(salon.history) == history
+        return err
+    raise AssertionError(f"{type(command).__name__} was not refused (expected {code})")
