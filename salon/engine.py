@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from salon import admin, commissions, coupons, members, package_cards, points  # noqa: F401
-from salon import stored_value, tickets, tiers  # noqa: F401  (registers the handlers)
+# Importing the modules that define commands registers their handlers.
+from salon import (  # noqa: F401
+    admin,
+    commissions,
+    coupons,
+    members,
+    package_cards,
+    points,
+    stored_value,
+    tickets,
+    tiers,
+)
 from salon.commands import Command, decide
 from salon.context import Context
 from salon.errors import DomainError

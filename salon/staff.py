@@ -89,7 +89,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FRONT_DESK: _FRONT_DESK,
     Role.STYLIST: frozenset({Permission.REGISTER_MEMBER, Permission.CHECKOUT}),
 }
-_HQ_PERMISSIONS = frozenset({Permission.CONFIGURE, Permission.MANAGE_STAFF, Permission.ISSUE_COUPON})
+_HQ_PERMISSIONS = frozenset(
+    {Permission.CONFIGURE, Permission.MANAGE_STAFF, Permission.ISSUE_COUPON}
+)
 
 SENSITIVE = frozenset(
     {

@@ -1,0 +1,1 @@
+"""Durable local storage: the fsynced event journal, TinyDB projections, snapshots, outbox."""

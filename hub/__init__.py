@@ -1,0 +1,1 @@
+"""The store edge hub: settings, composition root, application services, salon-edge CLI."""

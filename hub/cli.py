@@ -1,0 +1,53 @@
+"""The salon-edge command line: one subcommand per way to run the store hub."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _version() -> str:
+    try:
+        return version("salon-edge")
+    except PackageNotFoundError:
+        return "0+unknown (not installed)"
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    # Imported here so that --help and --version never pay for building a store.
+    from hub import demo
+
+    return demo.run(out=sys.stdout)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salon-edge", description="The salon store edge hub (kiosk, devices, storage, sync)."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="run a demo store in memory: no hardware, no broker, nothing written"
+    )
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the salon-edge command line and return its exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors: report the status instead
+        return exc.code if isinstance(exc.code, int) else 2
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return handler(args)
