@@ -1,0 +1,264 @@
+"""The package-card ledger: cards, the events that change them, and the PackageBook.
+
+Session k of a card worth ``price_fen`` over ``total_sessions`` is worth
+``session_value(price, total, k)``, so the sessions always sum exactly to the price (free
+bonus sessions share the price too). A restored session goes back on top of the card and is
+the next one used again, so the values handed out never drift from the price. The rules that
+decide these events are in salon.package_cards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from salon.errors import DomainError, ErrorCode
+from salon.events import Event
+
+__all__ = [
+    "CardClosure",
+    "PackageBook",
+    "PackageCard",
+    "PackageCardPaid",
+    "PackageCardRefunded",
+    "PackageCardSold",
+    "PackageCardUpgraded",
+    "PackageSessionRestored",
+    "PackageSessionUsed",
+    "PackageSessionsTransferred",
+    "session_value",
+]
+
+
+def session_value(price_fen: int, total_sessions: int, k: int) -> int:
+    """The value of session ``k`` (0-based); the values of all sessions sum to the price."""
+    if not 0 <= k < total_sessions:
+        raise ValueError(f"session {k} of {total_sessions}")
+    return price_fen * (k + 1) // total_sessions - price_fen * k // total_sessions
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageCardSold(Event):
+    card_id: str
+    member_id: str
+    plan_id: str
+    service_ids: tuple[str, ...]
+    total_sessions: int
+    price_fen: int
+    paid_fen: int
+    """Below ``price_fen`` when part was put on the member's debt."""
+    ticket_id: str
+    line_no: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageSessionUsed(Event):
+    card_id: str
+    member_id: str
+    ticket_id: str
+    line_no: int
+    value_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageSessionRestored(Event):
+    """A used session given back (refunded ticket); ``value_fen`` is the value it was used at."""
+
+    card_id: str
+    member_id: str
+    ticket_id: str
+    line_no: int
+    value_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageCardPaid(Event):
+    """Debt on the card repaid: more of its sessions become usable."""
+
+    card_id: str
+    amount_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageCardUpgraded(Event):
+    """The old card's unused paid value went into ``new_card_id``; the old card closes."""
+
+    old_card_id: str
+    new_card_id: str
+    credit_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageCardRefunded(Event):
+    card_id: str
+    refund_fen: int
+    sessions_cancelled: int
+    debt_cancelled_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageSessionsTransferred(Event):
+    """The next ``sessions`` of a card moved to a new card of another member.
+
+    The new card is worth exactly ``value_fen`` (the moved sessions' values), fully paid, for
+    the same services and with the same expiry.
+    """
+
+    from_card_id: str
+    to_card_id: str
+    to_member_id: str
+    sessions: int
+    value_fen: int
+
+
+class CardClosure(StrEnum):
+    REFUNDED = "refunded"
+    UPGRADED = "upgraded"
+    TRANSFERRED = "transferred"
+    """Every session left was transferred away."""
+
+
+@dataclass(frozen=True, slots=True)
+class PackageCard:
+    card_id: str
+    member_id: str
+    plan_id: str
+    service_ids: tuple[str, ...]
+    total_sessions: int
+    price_fen: int
+    paid_fen: int
+    expires_at: datetime
+    ticket_id: str = ""
+    line_no: int = 0
+    issued: int = 0
+    """Sessions taken in order (used or transferred) by index; restores do not lower it."""
+    returned: tuple[int, ...] = ()
+    """Values of restored sessions; the last one is the next session handed out."""
+    used_sessions: int = 0
+    used_value_fen: int = 0
+    transferred_sessions: int = 0
+    transferred_value_fen: int = 0
+    closure: CardClosure | None = None
+    transferred_from: str = ""
+
+    @property
+    def unused_sessions(self) -> int:
+        return self.total_sessions - self.issued + len(self.returned)
+
+    @property
+    def unused_value_fen(self) -> int:
+        handed_out = self.price_fen * self.issued // self.total_sessions
+        return sum(self.returned) + self.price_fen - handed_out
+
+    @property
+    def consumed_value_fen(self) -> int:
+        """The value that left the card: used here or transferred to another card."""
+        return self.used_value_fen + self.transferred_value_fen
+
+    @property
+    def debt_fen(self) -> int:
+        return self.price_fen - self.paid_fen
+
+    @property
+    def closed(self) -> bool:
+        return self.closure is not None
+
+    @property
+    def remaining_sessions(self) -> int:
+        """Sessions the member can still use (none once the card is closed)."""
+        return 0 if self.closed else self.unused_sessions
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def next_values(self, count: int) -> tuple[int, ...]:
+        """The values of the next ``count`` sessions, in the order they will be taken."""
+        values = list(reversed(self.returned))[:count]
+        start = self.issued
+        for k in range(start, start + count - len(values)):
+            values.append(session_value(self.price_fen, self.total_sessions, k))
+        return tuple(values)
+
+    def taken(self, count: int) -> PackageCard:
+        """This card after its next ``count`` sessions are taken."""
+        from_returned = min(count, len(self.returned))
+        return replace(
+            self,
+            returned=self.returned[: len(self.returned) - from_returned],
+            issued=self.issued + count - from_returned,
+        )
+
+
+@dataclass
+class PackageBook:
+    cards: dict[str, PackageCard] = field(default_factory=dict)
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case PackageCardSold():
+                self.cards[event.card_id] = PackageCard(
+                    event.card_id, event.member_id, event.plan_id, event.service_ids,
+                    event.total_sessions, event.price_fen, event.paid_fen, event.expires_at,
+                    event.ticket_id, event.line_no,
+                )
+            case PackageSessionUsed():
+                card = self.cards[event.card_id].taken(1)
+                self.cards[card.card_id] = replace(
+                    card,
+                    used_sessions=card.used_sessions + 1,
+                    used_value_fen=card.used_value_fen + event.value_fen,
+                )
+            case PackageSessionRestored():
+                card = self.cards[event.card_id]
+                self.cards[card.card_id] = replace(
+                    card,
+                    returned=(*card.returned, event.value_fen),
+                    used_sessions=card.used_sessions - 1,
+                    used_value_fen=card.used_value_fen - event.value_fen,
+                    # A card closed only because nothing was left is open again.
+                    closure=None if card.closure is CardClosure.TRANSFERRED else card.closure,
+                )
+            case PackageCardPaid():
+                card = self.cards[event.card_id]
+                self.cards[card.card_id] = replace(card, paid_fen=card.paid_fen + event.amount_fen)
+            case PackageCardUpgraded():
+                card = self.cards[event.old_card_id]
+                self.cards[card.card_id] = replace(card, closure=CardClosure.UPGRADED)
+            case PackageCardRefunded():
+                card = self.cards[event.card_id]
+                self.cards[card.card_id] = replace(card, closure=CardClosure.REFUNDED)
+            case PackageSessionsTransferred():
+                self._transfer(event)
+            case _:
+                pass
+
+    def _transfer(self, event: PackageSessionsTransferred) -> None:
+        old = self.cards[event.from_card_id]
+        card = replace(
+            old.taken(event.sessions),
+            transferred_sessions=old.transferred_sessions + event.sessions,
+            transferred_value_fen=old.transferred_value_fen + event.value_fen,
+        )
+        if card.unused_sessions == 0:
+            card = replace(card, closure=CardClosure.TRANSFERRED)
+        self.cards[card.card_id] = card
+        self.cards[event.to_card_id] = PackageCard(
+            event.to_card_id, event.to_member_id, old.plan_id, old.service_ids,
+            event.sessions, event.value_fen, event.value_fen, old.expires_at,
+            transferred_from=old.card_id,
+        )
+
+    def get(self, card_id: str) -> PackageCard:
+        try:
+            return self.cards[card_id]
+        except KeyError:
+            raise DomainError(ErrorCode.UNKNOWN_PACKAGE_CARD, {"card_id": card_id}) from None
+
+    def cards_of(self, member_id: str) -> tuple[PackageCard, ...]:
+        """The member's cards in the order they were bought, closed ones included."""
+        return tuple(card for card in self.cards.values() if card.member_id == member_id)
+
+    def remaining_sessions(self, card_id: str) -> int:
+        return self.get(card_id).remaining_sessions
