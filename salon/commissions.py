@@ -78,40 +78,53 @@ class _Booked:
 class CommissionBook:
     """Every staff member's commission entries still standing (earned and not reversed)."""
 
-    _booked: list[_Booked] = field(default_factory=list)
+    _by_staff: dict[str, list[_Booked]] = field(default_factory=dict)
 
     def apply(self, event: Event) -> None:
         match event:
             case CommissionEarned():
-                self._booked.extend(
-                    _Booked(event.source_id, entry, event.meta.at) for entry in event.entries
-                )
+                for entry in event.entries:
+                    self._book(_Booked(event.source_id, entry, event.meta.at))
             case CommissionReversed():
                 for entry in event.entries:
                     self._remove(event.source_id, entry, event.meta.at)
             case _:
                 pass
 
+    def _book(self, booked: _Booked) -> None:
+        self._by_staff.setdefault(booked.entry.staff_id, []).append(booked)
+
     def _remove(self, source_id: str, entry: CommissionEntry, at: datetime) -> None:
-        for i, booked in enumerate(self._booked):
+        booked_list = self._by_staff.get(entry.staff_id, [])
+        for i, booked in enumerate(booked_list):
             if booked.source_id == source_id and booked.entry == entry:
-                del self._booked[i]
+                del booked_list[i]
                 return
-        # A reversal of an entry the book never held (a bug upstream): keep the totals
-        # equal to earned minus reversed by booking its negative at the reversal's time.
+        # Not an entry the book holds as such (a part of one, scaled by a partial refund):
+        # book its negative at the reversal's time so totals stay earned minus reversed.
         negative = CommissionEntry(
             entry.staff_id, entry.line_no, -entry.base_fen, -entry.amount_fen,
             entry.rule_id, entry.rule_version, entry.designated, entry.target,
         )
-        self._booked.append(_Booked(source_id, negative, at))
+        self._book(_Booked(source_id, negative, at))
+
+    def _of(self, staff_id: str) -> list[_Booked]:
+        return self._by_staff.get(staff_id, [])
+
+    def staff_ids(self) -> tuple[str, ...]:
+        """Everyone who ever had an entry, sorted."""
+        return tuple(sorted(self._by_staff))
 
     def entries(self, staff_id: str) -> tuple[CommissionEntry, ...]:
-        """The staff member's standing entries, in the order they were earned."""
-        return tuple(b.entry for b in self._booked if b.entry.staff_id == staff_id)
+        """The staff member's standing entries, in the order they were booked."""
+        return tuple(b.entry for b in self._of(staff_id))
 
-    def entries_of(self, source_id: str) -> tuple[CommissionEntry, ...]:
-        """The standing entries a ticket (or sale) earned: what its refund reverses."""
-        return tuple(b.entry for b in self._booked if b.source_id == source_id)
+    def entries_of_source(self, source_id: str) -> tuple[CommissionEntry, ...]:
+        """The standing entries a ticket (or sale) earned, by staff: what its refund reverses."""
+        return tuple(
+            b.entry for booked in self._by_staff.values() for b in booked
+            if b.source_id == source_id
+        )
 
     def total_fen(
         self, staff_id: str, year: int, month: int,
@@ -120,9 +133,8 @@ class CommissionBook:
         """Commission of a store-local calendar month (pass config.checkout's offset)."""
         return sum(
             b.entry.amount_fen
-            for b in self._booked
-            if b.entry.staff_id == staff_id
-            and _month(b.at, utc_offset_minutes) == (year, month)
+            for b in self._of(staff_id)
+            if _month(b.at, utc_offset_minutes) == (year, month)
         )
 
     def month_base_fen(
@@ -133,9 +145,8 @@ class CommissionBook:
         month = _month(at, utc_offset_minutes)
         return sum(
             b.entry.base_fen
-            for b in self._booked
-            if b.entry.staff_id == staff_id
-            and (target is None or b.entry.target == target)
+            for b in self._of(staff_id)
+            if (target is None or b.entry.target == target)
             and b.at <= at
             and _month(b.at, utc_offset_minutes) == month
         )

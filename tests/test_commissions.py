@@ -277,7 +277,7 @@ def test_reversal_removes_exactly_the_given_entries() -> None:
     refunded = tuple(e for e in t1 if e.line_no == 1)
     commit(salon, CommissionReversed(meta=salon.ctx.meta(MANAGER), source_id="t1",
                                      entries=refunded))
-    assert book.entries_of("t1") == (t1[2],)
+    assert book.entries_of_source("t1") == (t1[2],)
     assert book.total_fen(STYLIST, 2026, 3) == 380 + 4_470
     assert book.total_fen(STYLIST2, 2026, 3) == 0
     assert book.entries(STYLIST) == (t1[2], t2[0])
