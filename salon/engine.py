@@ -5,11 +5,14 @@ from __future__ import annotations
 # Importing the modules that define commands registers their handlers.
 from salon import (  # noqa: F401
     admin,
+    checkout,
     commissions,
     coupons,
     members,
     package_cards,
     points,
+    refunds,
+    sales,
     stored_value,
     tickets,
     tiers,

@@ -103,6 +103,7 @@ class ErrorCode(StrEnum):
     DEBT_NOT_ALLOWED = "ticket.debt_not_allowed"
     NO_DEBT = "ticket.no_debt"
     REPAY_OVER_DEBT = "ticket.repay_over_debt"  # debt_fen
+    PACKAGE_USED = "ticket.package_used"  # card_id: refund it with RefundPackageCard
 
 
 class DomainError(Exception):

@@ -1,13 +1,221 @@
-"""Placeholder for the tickets area; being written."""
+"""Tickets (收银单据): what a paid ticket records per line, its events, and the ticket book."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
+from salon.commissions import CommissionEntry
+from salon.config import CheckoutPolicy
 from salon.events import Event
+from salon.package_cards import PackageCardRefunded, PackageCardSold
+from salon.payments import Payment, PaymentMethod
+from salon.points import PointsDraw
+from salon.pricing import LineDraft, PricedLine
+from salon.stored_value import LotDraw
+
+__all__ = [
+    "DebtAllocation",
+    "DebtRepaid",
+    "HeldTicketCancelled",
+    "LineSettlement",
+    "RechargePaid",
+    "RefundPaidOut",
+    "TicketBook",
+    "TicketHeld",
+    "TicketPaid",
+    "TicketRecord",
+    "TicketRefunded",
+    "business_day",
+]
+
+
+def business_day(at: datetime, policy: CheckoutPolicy) -> date:
+    """The store's business day of ``at``: local time, a day ending at the configured hour."""
+    local = at + timedelta(minutes=policy.utc_offset_minutes)
+    return (local - timedelta(hours=policy.business_day_end_hour)).date()
+
+
+@dataclass(frozen=True, slots=True)
+class LineSettlement:
+    """How one line was priced and paid; a refund of the line reverses exactly this."""
+
+    line: PricedLine
+    paid: tuple[Payment, ...]
+    """Money per method on this line (sums to the line's net); DEBT is owed."""
+    sv_draws: tuple[LotDraw, ...]
+    points_draws: tuple[PointsDraw, ...]
+    points_earned: int
+    commissions: tuple[CommissionEntry, ...]
+    card_id: str = ""
+    """For a PACKAGE line: the card it sold."""
+
+    def paid_by(self, method: PaymentMethod) -> int:
+        return sum(p.amount_fen for p in self.paid if p.method is method)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketHeld(Event):
+    """挂单: a ticket parked to be resumed and paid later."""
+
+    ticket_id: str
+    member_id: str
+    lines: tuple[LineDraft, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldTicketCancelled(Event):
+    ticket_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketPaid(Event):
+    ticket_id: str
+    member_id: str
+    business_day: date
+    price_list_version: int
+    tier_id: str
+    coupon_id: str
+    redeem_points: int
+    due_fen: int
+    tendered: tuple[Payment, ...]
+    change_fen: int
+    lines: tuple[LineSettlement, ...]
+    approver_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRefunded(Event):
+    """A refund (退款) or void (作废) of some lines; ``returned`` is money back per method."""
+
+    ticket_id: str
+    refund_id: str
+    line_nos: tuple[int, ...]
+    returned: tuple[Payment, ...]
+    debt_cancelled_fen: int
+    void: bool
+    reason: str
+    business_day: date
+
+
+@dataclass(frozen=True, slots=True)
+class DebtAllocation:
+    ticket_id: str
+    line_no: int
+    amount_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebtRepaid(Event):
+    member_id: str
+    repayment_id: str
+    allocations: tuple[DebtAllocation, ...]
+    payments: tuple[Payment, ...]
+    change_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RechargePaid(Event):
+    """The money taken for a recharge, by method (the ledger side is StoredValueRecharged)."""
+
+    recharge_id: str
+    member_id: str
+    payments: tuple[Payment, ...]
+    change_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundPaidOut(Event):
+    """Money handed back outside a ticket refund: a recharge or package card refund."""
+
+    source_id: str
+    member_id: str
+    method: PaymentMethod
+    amount_fen: int
+
+
+@dataclass
+class TicketRecord:
+    paid: TicketPaid
+    refunded_lines: set[int] = field(default_factory=set)
+    refunds: list[TicketRefunded] = field(default_factory=list)
+
+    @property
+    def fully_refunded(self) -> bool:
+        return len(self.refunded_lines) == len(self.paid.lines)
+
+    def line(self, line_no: int) -> LineSettlement | None:
+        for settlement in self.paid.lines:
+            if settlement.line.line_no == line_no:
+                return settlement
+        return None
 
 
 @dataclass
 class TicketBook:
+    tickets: dict[str, TicketRecord] = field(default_factory=dict)
+    held: dict[str, TicketHeld] = field(default_factory=dict)
+    debts: dict[tuple[str, int], int] = field(default_factory=dict)
+    """Outstanding debt (挂账) per (ticket, line)."""
+    debt_owner: dict[tuple[str, int], str] = field(default_factory=dict)
+    paid_counts: dict[str, int] = field(default_factory=dict)
+    card_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+
     def apply(self, event: Event) -> None:
-        pass
+        match event:
+            case TicketHeld():
+                self.held[event.ticket_id] = event
+            case HeldTicketCancelled():
+                self.held.pop(event.ticket_id, None)
+            case TicketPaid():
+                self.held.pop(event.ticket_id, None)
+                self.tickets[event.ticket_id] = TicketRecord(event)
+                if event.member_id:
+                    self.paid_counts[event.member_id] = self.paid_counts.get(event.member_id, 0) + 1
+                for s in event.lines:
+                    debt = s.paid_by(PaymentMethod.DEBT)
+                    if debt:
+                        key = (event.ticket_id, s.line.line_no)
+                        self.debts[key] = debt
+                        self.debt_owner[key] = event.member_id
+            case TicketRefunded():
+                record = self.tickets[event.ticket_id]
+                record.refunded_lines.update(event.line_nos)
+                record.refunds.append(event)
+                for line_no in event.line_nos:
+                    self._drop_debt((event.ticket_id, line_no))
+                if record.fully_refunded and record.paid.member_id:
+                    member = record.paid.member_id
+                    self.paid_counts[member] = self.paid_counts.get(member, 1) - 1
+            case DebtRepaid():
+                for a in event.allocations:
+                    key = (a.ticket_id, a.line_no)
+                    self.debts[key] -= a.amount_fen
+                    if self.debts[key] == 0:
+                        self._drop_debt(key)
+            case PackageCardSold():
+                self.card_lines[event.card_id] = (event.ticket_id, event.line_no)
+            case PackageCardRefunded():
+                line = self.card_lines.get(event.card_id)
+                if line is not None:
+                    self._drop_debt(line)
+            case _:
+                pass
+
+    def _drop_debt(self, key: tuple[str, int]) -> None:
+        self.debts.pop(key, None)
+        self.debt_owner.pop(key, None)
+
+    def get(self, ticket_id: str) -> TicketRecord | None:
+        return self.tickets.get(ticket_id)
+
+    def paid_ticket_count(self, member_id: str) -> int:
+        return self.paid_counts.get(member_id, 0)
+
+    def debt_of(self, member_id: str) -> int:
+        return sum(v for k, v in self.debts.items() if self.debt_owner[k] == member_id)
+
+    def debts_of(self, member_id: str) -> list[tuple[tuple[str, int], int]]:
+        """Outstanding debts of a member, oldest first (dicts keep insertion order)."""
+        return [(k, v) for k, v in self.debts.items() if self.debt_owner[k] == member_id]

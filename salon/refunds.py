@@ -1,0 +1,183 @@
+"""Refunds (退款) and voids (作废): reverse lines of a paid ticket exactly as they were settled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from salon import package_cards, points, tiers
+from salon.catalog import ItemKind
+from salon.commands import Command, handles
+from salon.commissions import CommissionReversed
+from salon.context import Context
+from salon.coupons import CouponRestored
+from salon.errors import DomainError, ErrorCode
+from salon.events import Event
+from salon.package_cards import PackageCardRefunded, PackageSessionRestored
+from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
+from salon.points import PointsRestored, PointsReversed
+from salon.staff import Permission, audit, require
+from salon.stored_value import LotDraw, StoredValueRestored
+from salon.tickets import LineSettlement, TicketRecord, TicketRefunded, business_day
+
+if TYPE_CHECKING:
+    from salon.state import SalonState
+
+__all__ = ["RefundTicket", "VoidTicket"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundTicket(Command):
+    """Refund some lines (``line_nos``) or, when empty, every line not yet refunded."""
+
+    ticket_id: str
+    reason: str
+    line_nos: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoidTicket(Command):
+    """Void a whole ticket of today's business day; on a later day it becomes a refund."""
+
+    ticket_id: str
+    reason: str
+
+
+def _record(state: SalonState, ticket_id: str) -> TicketRecord:
+    record = state.tickets.get(ticket_id)
+    if record is None:
+        raise DomainError(ErrorCode.UNKNOWN_TICKET, {"ticket_id": ticket_id})
+    return record
+
+
+def _chosen_lines(record: TicketRecord, line_nos: tuple[int, ...]) -> list[LineSettlement]:
+    if record.fully_refunded:
+        raise DomainError(ErrorCode.TICKET_ALREADY_REFUNDED, {"ticket_id": record.paid.ticket_id})
+    if not line_nos:
+        return [s for s in record.paid.lines if s.line.line_no not in record.refunded_lines]
+    if len(set(line_nos)) != len(line_nos):
+        raise DomainError(ErrorCode.INVALID_INPUT, {"field": "line_nos", "reason": "duplicate"})
+    chosen = []
+    for no in line_nos:
+        settlement = record.line(no)
+        if settlement is None:
+            raise DomainError(ErrorCode.UNKNOWN_LINE, {"line_no": no})
+        if no in record.refunded_lines:
+            raise DomainError(ErrorCode.LINE_ALREADY_REFUNDED, {"line_no": no})
+        chosen.append(settlement)
+    return chosen
+
+
+def _merge_draws(lines: Sequence[LineSettlement]) -> tuple[LotDraw, ...]:
+    merged: dict[str, list[int]] = {}
+    for s in lines:
+        for d in s.sv_draws:
+            acc = merged.setdefault(d.recharge_id, [0, 0])
+            acc[0] += d.principal_fen
+            acc[1] += d.bonus_fen
+    return tuple(LotDraw(k, v[0], v[1]) for k, v in merged.items())
+
+
+def _reverse(
+    state: SalonState, ctx: Context, actor_id: str, record: TicketRecord,
+    lines: list[LineSettlement], *, void: bool, reason: str, at: datetime,
+) -> list[Event]:
+    paid = record.paid
+    ticket_id, member_id = paid.ticket_id, paid.member_id
+    returned: dict[PaymentMethod, int] = {}
+    debt_cancelled = 0
+    for s in lines:
+        for p in s.paid:
+            if p.method is PaymentMethod.DEBT:
+                outstanding = state.tickets.debts.get((ticket_id, s.line.line_no), 0)
+                debt_cancelled += outstanding
+                repaid = p.amount_fen - outstanding
+                if repaid:
+                    # The repaid part of a debt came back in as money; it goes back as cash.
+                    returned[PaymentMethod.CASH] = returned.get(PaymentMethod.CASH, 0) + repaid
+            elif p.method in EXTERNAL_METHODS or p.method is PaymentMethod.STORED_VALUE:
+                returned[p.method] = returned.get(p.method, 0) + p.amount_fen
+        if s.line.kind is ItemKind.PACKAGE and not package_cards.is_unused(state, s.card_id):
+            # Once sessions were used the card is refunded pro rata by RefundPackageCard.
+            raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})
+    out: list[Event] = [
+        TicketRefunded(
+            meta=ctx.meta(actor_id, at), ticket_id=ticket_id, refund_id=ctx.new_id(),
+            line_nos=tuple(s.line.line_no for s in lines),
+            returned=tuple(Payment(m, a) for m, a in returned.items() if a),
+            debt_cancelled_fen=debt_cancelled, void=void, reason=reason,
+            business_day=business_day(at, state.config.checkout),
+        )
+    ]
+    draws = _merge_draws(lines)
+    if draws:
+        out.append(StoredValueRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
+                                       ticket_id=ticket_id, draws=draws))
+    point_draws = tuple(d for s in lines for d in s.points_draws)
+    if point_draws:
+        out.append(PointsRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
+                                  ticket_id=ticket_id, draws=point_draws))
+    earned = sum(s.points_earned for s in lines)
+    if earned:
+        taken, debt = points.plan_reverse(
+            state, member_id, ticket_id, earned, now=at, restored=point_draws
+        )
+        out.append(PointsReversed(meta=ctx.meta(actor_id, at), member_id=member_id,
+                                  source_id=ticket_id, draws=taken, debt_points=debt))
+    for s in lines:
+        for value in s.line.package_values:
+            out.append(PackageSessionRestored(
+                meta=ctx.meta(actor_id, at), card_id=s.line.package_card_id,
+                member_id=member_id, ticket_id=ticket_id, line_no=s.line.line_no,
+                value_fen=value,
+            ))
+        if s.line.kind is ItemKind.PACKAGE:
+            out.append(PackageCardRefunded(
+                meta=ctx.meta(actor_id, at), card_id=s.card_id,
+                refund_fen=s.line.net_fen - s.paid_by(PaymentMethod.DEBT),
+                sessions_cancelled=package_cards.remaining_sessions(state, s.card_id),
+                debt_cancelled_fen=s.paid_by(PaymentMethod.DEBT),
+            ))
+    entries = tuple(e for s in lines for e in s.commissions)
+    if entries:
+        out.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
+                                      entries=entries))
+    if paid.coupon_id and len(record.refunded_lines) + len(lines) == len(paid.lines):
+        out.append(CouponRestored(meta=ctx.meta(actor_id, at), coupon_id=paid.coupon_id,
+                                  ticket_id=ticket_id))
+    if member_id:
+        spend = sum(s.line.net_fen - s.paid_by(PaymentMethod.DEBT) for s in lines)
+        out.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
+                                         spend_fen=-spend, points=-earned))
+    return out
+
+
+@handles(RefundTicket)
+def refund_ticket(state: SalonState, cmd: RefundTicket, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.REFUND)
+    record = _record(state, cmd.ticket_id)
+    lines = _chosen_lines(record, cmd.line_nos)
+    at = ctx.clock()
+    detail = "lines=" + ",".join(str(s.line.line_no) for s in lines)
+    audit_event = audit(ctx.meta(cmd.actor_id, at), Permission.REFUND, cmd.ticket_id,
+                        cmd.reason, detail=detail)
+    events = _reverse(state, ctx, cmd.actor_id, record, lines, void=False,
+                      reason=cmd.reason.strip(), at=at)
+    return [*events, audit_event]
+
+
+@handles(VoidTicket)
+def void_ticket(state: SalonState, cmd: VoidTicket, ctx: Context) -> Sequence[Event]:
+    record = _record(state, cmd.ticket_id)
+    at = ctx.clock()
+    same_day = record.paid.business_day == business_day(at, state.config.checkout)
+    act = Permission.VOID if same_day else Permission.REFUND
+    require(state.staff, cmd.actor_id, act)
+    lines = _chosen_lines(record, ())
+    audit_event = audit(ctx.meta(cmd.actor_id, at), act, cmd.ticket_id, cmd.reason,
+                        detail="void" if same_day else "void after the day closed: refund")
+    events = _reverse(state, ctx, cmd.actor_id, record, lines, void=same_day,
+                      reason=cmd.reason.strip(), at=at)
+    return [*events, audit_event]

@@ -1,0 +1,286 @@
+"""Sales beside the ticket: recharge (充值) and its refund, package card refund, debt repayment,
+and parking a ticket (挂单).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from salon import commissions, package_cards, points, stored_value, tiers
+from salon.commands import Command, handles
+from salon.commissions import CommissionEarned, CommissionEntry, CommissionReversed
+from salon.config import CommissionTarget
+from salon.context import Context
+from salon.errors import DomainError, ErrorCode
+from salon.events import Event
+from salon.money import RoundingMode, mul_div
+from salon.package_cards import PackageCardPaid, PackageCardRefunded
+from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
+from salon.pricing import LineDraft
+from salon.staff import Permission, StaffShare, audit, require
+from salon.stored_value import RechargeRefunded, StoredValueRecharged
+from salon.tickets import (
+    DebtAllocation,
+    DebtRepaid,
+    HeldTicketCancelled,
+    RechargePaid,
+    RefundPaidOut,
+    TicketHeld,
+)
+
+if TYPE_CHECKING:
+    from salon.state import SalonState
+
+__all__ = [
+    "CancelHeldTicket",
+    "HoldTicket",
+    "Recharge",
+    "RefundPackageCard",
+    "RefundRecharge",
+    "RepayDebt",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recharge(Command):
+    member_id: str
+    principal_fen: int
+    payments: tuple[Payment, ...]
+    staff: tuple[StaffShare, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundRecharge(Command):
+    recharge_id: str
+    reason: str
+    method: PaymentMethod = PaymentMethod.CASH
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundPackageCard(Command):
+    """Refund a package card's unused sessions pro rata (see package_cards.plan_card_refund)."""
+
+    card_id: str
+    reason: str
+    method: PaymentMethod = PaymentMethod.CASH
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepayDebt(Command):
+    member_id: str
+    payments: tuple[Payment, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldTicket(Command):
+    lines: tuple[LineDraft, ...]
+    member_id: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelHeldTicket(Command):
+    ticket_id: str
+
+
+def take_money(payments: Sequence[Payment], due: int) -> int:
+    """Check external tenders cover ``due`` exactly, cash giving change; return the change."""
+    total = 0
+    cash = 0
+    for p in payments:
+        if p.method not in EXTERNAL_METHODS:
+            raise DomainError(ErrorCode.PAY_METHOD_NOT_ALLOWED, {"method": p.method.value})
+        if p.amount_fen <= 0:
+            raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": f"payment {p.method.value}"})
+        total += p.amount_fen
+        cash += p.amount_fen if p.method is PaymentMethod.CASH else 0
+    if total < due:
+        raise DomainError(ErrorCode.PAYMENT_SHORT, {"due_fen": due, "paid_fen": total})
+    change = total - due
+    if change > cash:
+        raise DomainError(ErrorCode.PAYMENT_OVER, {"due_fen": due, "paid_fen": total})
+    return change
+
+
+def _refund_method(method: PaymentMethod) -> PaymentMethod:
+    if method not in EXTERNAL_METHODS:
+        raise DomainError(ErrorCode.PAY_METHOD_NOT_ALLOWED, {"method": method.value})
+    return method
+
+
+def _scaled_reversal(entries: Sequence[CommissionEntry], num: int, den: int) -> tuple[
+    CommissionEntry, ...
+]:
+    """The part ``num/den`` of earned commission entries, to claw back after a partial refund."""
+    if den <= 0 or num <= 0:
+        return ()
+    return tuple(
+        replace(e, base_fen=mul_div(e.base_fen, num, den, RoundingMode.HALF_UP),
+                amount_fen=mul_div(e.amount_fen, num, den, RoundingMode.HALF_UP))
+        for e in entries
+    )
+
+
+@handles(Recharge)
+def recharge(state: SalonState, cmd: Recharge, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.RECHARGE)
+    state.members.get(cmd.member_id)
+    at = ctx.clock()
+    bonus, offer_id, expires = stored_value.recharge_terms(state, cmd.principal_fen, at)
+    change = take_money(cmd.payments, cmd.principal_fen)
+    recharge_id = ctx.new_id()
+    events: list[Event] = [
+        StoredValueRecharged(
+            meta=ctx.meta(cmd.actor_id, at), member_id=cmd.member_id, recharge_id=recharge_id,
+            principal_fen=cmd.principal_fen, bonus_fen=bonus, offer_id=offer_id,
+            bonus_expires_at=expires,
+        ),
+        RechargePaid(meta=ctx.meta(cmd.actor_id, at), recharge_id=recharge_id,
+                     member_id=cmd.member_id, payments=cmd.payments, change_fen=change),
+    ]
+    if cmd.staff:
+        commissions.validate_shares(state, cmd.staff, 1)
+        entries = commissions.compute(
+            state, source_id=recharge_id, line_no=1, target=CommissionTarget.RECHARGE,
+            item_id="", category="recharge", base_fen=cmd.principal_fen, shares=cmd.staff, at=at,
+        )
+        if entries:
+            events.append(CommissionEarned(meta=ctx.meta(cmd.actor_id, at),
+                                           source_id=recharge_id, entries=entries))
+    events.extend(tiers.progress_events(state, cmd.member_id, ctx, cmd.actor_id, at,
+                                        recharge_fen=cmd.principal_fen))
+    return events
+
+
+@handles(RefundRecharge)
+def refund_recharge(state: SalonState, cmd: RefundRecharge, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.REFUND_RECHARGE)
+    method = _refund_method(cmd.method)
+    at = ctx.clock()
+    plan = stored_value.plan_recharge_refund(state, cmd.recharge_id, at)
+    events: list[Event] = [
+        RechargeRefunded(
+            meta=ctx.meta(cmd.actor_id, at), member_id=plan.member_id,
+            recharge_id=cmd.recharge_id, refund_fen=plan.refund_fen,
+            principal_removed_fen=plan.principal_removed_fen,
+            bonus_removed_fen=plan.bonus_removed_fen,
+        ),
+        audit(ctx.meta(cmd.actor_id, at), Permission.REFUND_RECHARGE, cmd.recharge_id,
+              cmd.reason, detail=f"refund_fen={plan.refund_fen}"),
+    ]
+    if plan.refund_fen:
+        events.append(RefundPaidOut(meta=ctx.meta(cmd.actor_id, at), source_id=cmd.recharge_id,
+                                    member_id=plan.member_id, method=method,
+                                    amount_fen=plan.refund_fen))
+    earned = state.commissions.entries_of_source(cmd.recharge_id)
+    principal = stored_value.recharge_principal(state, cmd.recharge_id)
+    reversal = _scaled_reversal(earned, plan.refund_fen, principal)
+    if reversal:
+        events.append(CommissionReversed(meta=ctx.meta(cmd.actor_id, at),
+                                         source_id=cmd.recharge_id, entries=reversal))
+    events.extend(tiers.progress_events(state, plan.member_id, ctx, cmd.actor_id, at,
+                                        recharge_fen=-plan.principal_removed_fen))
+    return events
+
+
+@handles(RefundPackageCard)
+def refund_package_card(
+    state: SalonState, cmd: RefundPackageCard, ctx: Context
+) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.REFUND_PACKAGE)
+    method = _refund_method(cmd.method)
+    at = ctx.clock()
+    plan = package_cards.plan_card_refund(state, cmd.card_id, at)
+    member_id = package_cards.owner_of(state, cmd.card_id)
+    events: list[Event] = [
+        PackageCardRefunded(
+            meta=ctx.meta(cmd.actor_id, at), card_id=cmd.card_id, refund_fen=plan.refund_fen,
+            sessions_cancelled=plan.sessions_cancelled,
+            debt_cancelled_fen=plan.debt_cancelled_fen,
+        ),
+        audit(ctx.meta(cmd.actor_id, at), Permission.REFUND_PACKAGE, cmd.card_id, cmd.reason,
+              detail=f"refund_fen={plan.refund_fen} sessions={plan.sessions_cancelled}"),
+    ]
+    if plan.refund_fen:
+        events.append(RefundPaidOut(meta=ctx.meta(cmd.actor_id, at), source_id=cmd.card_id,
+                                    member_id=member_id, method=method,
+                                    amount_fen=plan.refund_fen))
+    line_key = state.tickets.card_lines.get(cmd.card_id)
+    if line_key is not None:
+        record = state.tickets.get(line_key[0])
+        settlement = record.line(line_key[1]) if record else None
+        if settlement is not None and settlement.commissions:
+            paid = settlement.line.net_fen
+            reversal = _scaled_reversal(settlement.commissions, plan.refund_fen, paid)
+            if reversal:
+                events.append(CommissionReversed(meta=ctx.meta(cmd.actor_id, at),
+                                                 source_id=line_key[0], entries=reversal))
+    return events
+
+
+@handles(RepayDebt)
+def repay_debt(state: SalonState, cmd: RepayDebt, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.CHECKOUT)
+    state.members.get(cmd.member_id)
+    debts = state.tickets.debts_of(cmd.member_id)
+    owed = sum(amount for _, amount in debts)
+    if not owed:
+        raise DomainError(ErrorCode.NO_DEBT)
+    offered = sum(p.amount_fen for p in cmd.payments)
+    cash = sum(p.amount_fen for p in cmd.payments if p.method is PaymentMethod.CASH)
+    if offered - owed > cash:
+        raise DomainError(ErrorCode.REPAY_OVER_DEBT, {"debt_fen": owed})
+    amount = min(offered, owed)
+    change = take_money(cmd.payments, amount)
+    at = ctx.clock()
+    repayment_id = ctx.new_id()
+    allocations: list[DebtAllocation] = []
+    left = amount
+    for (ticket_id, line_no), outstanding in debts:
+        if not left:
+            break
+        take = min(left, outstanding)
+        allocations.append(DebtAllocation(ticket_id, line_no, take))
+        left -= take
+    events: list[Event] = [
+        DebtRepaid(meta=ctx.meta(cmd.actor_id, at), member_id=cmd.member_id,
+                   repayment_id=repayment_id, allocations=tuple(allocations),
+                   payments=cmd.payments, change_fen=change)
+    ]
+    for a in allocations:
+        record = state.tickets.get(a.ticket_id)
+        settlement = record.line(a.line_no) if record else None
+        if settlement is not None and settlement.card_id:
+            events.append(PackageCardPaid(meta=ctx.meta(cmd.actor_id, at),
+                                          card_id=settlement.card_id, amount_fen=a.amount_fen))
+    earned = points.points_for(state, cmd.member_id, amount)
+    if earned:
+        events.append(points.earn_event(state, cmd.member_id, repayment_id, earned,
+                                        ctx.meta(cmd.actor_id, at), at))
+    events.extend(tiers.progress_events(state, cmd.member_id, ctx, cmd.actor_id, at,
+                                        spend_fen=amount, points=earned))
+    return events
+
+
+@handles(HoldTicket)
+def hold_ticket(state: SalonState, cmd: HoldTicket, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.CHECKOUT)
+    if not cmd.lines:
+        raise DomainError(ErrorCode.EMPTY_TICKET)
+    if cmd.member_id:
+        state.members.get(cmd.member_id)
+    for no, line in enumerate(cmd.lines, 1):
+        if line.quantity <= 0:
+            raise DomainError(ErrorCode.NEGATIVE_QUANTITY, {"field": f"line {no} quantity"})
+    return [TicketHeld(meta=ctx.meta(cmd.actor_id), ticket_id=ctx.new_id(),
+                       member_id=cmd.member_id, lines=cmd.lines, note=cmd.note)]
+
+
+@handles(CancelHeldTicket)
+def cancel_held_ticket(state: SalonState, cmd: CancelHeldTicket, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.CHECKOUT)
+    if cmd.ticket_id not in state.tickets.held:
+        raise DomainError(ErrorCode.TICKET_NOT_HELD, {"ticket_id": cmd.ticket_id})
+    return [HeldTicketCancelled(meta=ctx.meta(cmd.actor_id), ticket_id=cmd.ticket_id)]
