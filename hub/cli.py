@@ -19,11 +19,11 @@ def _version() -> str:
         return "0+unknown (not installed)"
 
 
-def _demo(_args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace) -> int:
     # Imported here so that --help and --version never pay for building a store.
     from hub import demo
 
-    return demo.run(out=sys.stdout)
+    return demo.run(out=sys.stdout, locale=args.lang)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -35,6 +35,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run a demo store in memory: no hardware, no broker, nothing written"
     )
+    demo.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN",
+                      help="language of the demo's screens and receipts (default zh_CN)")
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -1,17 +1,139 @@
-"""PLACEHOLDER for the demo store; the real hub/demo.py replaces this whole module.
+"""`salon-edge demo`: a day at a demo store, in memory, printing every ticket to the terminal.
 
-It only keeps ``salon-edge demo`` wired end to end until the demo is built: it says so and
-exits 1, so nothing mistakes it for a working demo.
+Nothing is written to disk and no hardware or broker is needed; the edge store (issue 3)
+will later keep the same events in a journal in a temporary directory.
 """
 
 from __future__ import annotations
 
 from typing import TextIO
 
+from hub.demo_data import DEMO_DAY, DESK, STYLIST, seed
+from hub.receipt_text import render_recharge, render_ticket
+from kiosk.i18n import Locale, render_error, text
+from salon.catalog import ItemKind
+from salon.checkout import Checkout
+from salon.context import Context
+from salon.engine import Salon
+from salon.errors import DomainError
+from salon.events import Event
+from salon.members import RegisterMember, mask_mobile, mask_name
+from salon.money import format_fen
+from salon.payments import Payment, PaymentMethod, recognise_pay_code
+from salon.pricing import LineDraft
+from salon.sales import Recharge
+from salon.staff import StaffShare
+from salon.stored_value import StoredValueRecharged
+from salon.testing import ManualClock, SequentialIds
+from salon.tickets import RechargePaid, TicketPaid
+
 __all__ = ["run"]
 
 
-def run(out: TextIO) -> int:
-    """Say that the demo is not built yet and return a failing status."""
-    print("demo not built yet", file=out)
-    return 1
+def _one(events: tuple[Event, ...], kind: type[Event]) -> Event:
+    return next(e for e in events if isinstance(e, kind))
+
+
+class _Day:
+    def __init__(self, out: TextIO, locale: Locale) -> None:
+        self.out = out
+        self.locale = locale
+        self.clock = ManualClock(DEMO_DAY)
+        self.salon = Salon(Context("store-demo-001", self.clock, SequentialIds("T")))
+        self.step_no = 0
+
+    def say(self, msgid: str, **params: object) -> None:
+        self.out.write(text(msgid, self.locale, **params) + "\n")
+
+    def step(self, msgid: str, **params: object) -> None:
+        self.step_no += 1
+        self.out.write(f"\n[{self.step_no}] " + text(msgid, self.locale, **params) + "\n\n")
+        self.clock.advance(minutes=25)
+
+    def ticket(self, command: Checkout) -> TicketPaid:
+        paid = _one(self.salon.execute(command), TicketPaid)
+        assert isinstance(paid, TicketPaid)
+        self.out.write(render_ticket(self.salon.state, paid, self.locale))
+        return paid
+
+    def run(self) -> int:
+        state = self.salon.state
+        seed(self.salon)
+        self.say("demo.title", store=state.config.store_name)
+        self.say("demo.setup", staff=len(state.staff.staff), services=len(state.catalog.services),
+                 version=state.catalog.version)
+
+        self.step("demo.register")
+        events = self.salon.execute(RegisterMember(
+            actor_id=DESK, name="张三丰", mobile="138 1234 5678", card_uid="04:A1:B2:C3"))
+        member_id = events[0].member_id  # type: ignore[attr-defined]
+        member = state.members.get(member_id)
+        self.say("demo.registered", name=mask_name(member.name), mobile=mask_mobile(member.mobile))
+
+        self.step("demo.recharge")
+        events = self.salon.execute(Recharge(
+            actor_id=DESK, member_id=member_id, principal_fen=100_000,
+            payments=(Payment(PaymentMethod.WECHAT, 100_000, "DEMO-WX-0001"),),
+            staff=(StaffShare(STYLIST),)))
+        ledger = _one(events, StoredValueRecharged)
+        paid_in = _one(events, RechargePaid)
+        assert isinstance(ledger, StoredValueRecharged) and isinstance(paid_in, RechargePaid)
+        self.out.write(render_recharge(state, paid_in, ledger.principal_fen, ledger.bonus_fen,
+                                       self.locale))
+
+        self.step("demo.sell_package")
+        pay_code = "281234567890123456"
+        method = recognise_pay_code(pay_code)
+        self.say("demo.pay_code", method=text(f"method.{method.value}", self.locale))
+        self.ticket(Checkout(
+            actor_id=DESK, price_list_version=state.catalog.version, member_id=member_id,
+            lines=(LineDraft(ItemKind.PACKAGE, "FACIAL10", staff=(StaffShare(STYLIST),)),),
+            payments=(Payment(method, 198_000, "DEMO-ALI-0001"),)))
+        card = state.packages.cards_of(member_id)[0]
+
+        self.step("demo.haircut")
+        self.ticket(Checkout(
+            actor_id=DESK, price_list_version=state.catalog.version, member_id=member_id,
+            lines=(LineDraft(ItemKind.SERVICE, "CUT",
+                             staff=(StaffShare(STYLIST, designated=True),)),),
+            payments=(Payment(PaymentMethod.STORED_VALUE, 11_520),)))
+
+        self.step("demo.package_session")
+        self.ticket(Checkout(
+            actor_id=DESK, price_list_version=state.catalog.version, member_id=member_id,
+            lines=(LineDraft(ItemKind.SERVICE, "FACIAL", package_card_id=card.card_id,
+                             staff=(StaffShare(STYLIST),)),)))
+
+        self.step("demo.refused")
+        try:
+            self.salon.execute(Checkout(
+                actor_id=DESK, price_list_version=state.catalog.version, member_id=member_id,
+                lines=(LineDraft(ItemKind.SERVICE, "COLOR", quantity=4),),
+                payments=(Payment(PaymentMethod.STORED_VALUE, 139_680),)))
+        except DomainError as err:
+            self.say("demo.refusal", message=render_error(err, self.locale))
+
+        self.step("demo.points", points=1_000)
+        self.ticket(Checkout(
+            actor_id=DESK, price_list_version=state.catalog.version, member_id=member_id,
+            lines=(LineDraft(ItemKind.PRODUCT, "P-SH"),), redeem_points=1_000,
+            payments=(Payment(PaymentMethod.CASH, 20_000),)))
+
+        self.step("demo.summary")
+        self._summary()
+        return 0
+
+    def _summary(self) -> None:
+        state = self.salon.state
+        tickets = list(state.tickets.tickets.values())
+        self.say("demo.summary_tickets", n=len(tickets),
+                 total=format_fen(sum(t.paid.due_fen for t in tickets)))
+        self.say("demo.summary_liability", amount=format_fen(state.accounts.liability_fen()))
+        self.say("demo.summary_commission", name="Tony",
+                 amount=format_fen(sum(e.amount_fen for e in state.commissions.entries(STYLIST))))
+        self.say("demo.summary_events", n=len(self.salon.history))
+
+
+def run(out: TextIO, locale: Locale = "zh_CN") -> int:
+    """Walk through a demo day; returns 0 when every step did what it should."""
+    return _Day(out, locale).run()
