@@ -99,6 +99,9 @@ def _reverse(
                     returned[PaymentMethod.CASH] = returned.get(PaymentMethod.CASH, 0) + repaid
             elif p.method in EXTERNAL_METHODS or p.method is PaymentMethod.STORED_VALUE:
                 returned[p.method] = returned.get(p.method, 0) + p.amount_fen
+        if s.line.kind is ItemKind.PACKAGE and state.packages.get(s.card_id).closed:
+            # Refunded, upgraded or transferred away already: its money went back once.
+            raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.card_id})
         if s.line.kind is ItemKind.PACKAGE and not package_cards.is_unused(state, s.card_id):
             # Once sessions were used the card is refunded pro rata by RefundPackageCard.
             raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})

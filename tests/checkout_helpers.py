@@ -1,0 +1,165 @@
+"""Independent recomputations from salon.history for the checkout property tests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from salon.commissions import CommissionEarned, CommissionReversed
+from salon.events import Event
+from salon.package_cards import (
+    PackageCardRefunded,
+    PackageCardSold,
+    PackageSessionRestored,
+    PackageSessionUsed,
+)
+from salon.payments import PaymentMethod
+from salon.points import PointsEarned, PointsExpired, PointsRedeemed, PointsRestored, PointsReversed
+from salon.points_ledger import PointsAdjusted
+from salon.state import SalonState
+from salon.stored_value import (
+    RechargeRefunded,
+    StoredValueRecharged,
+    StoredValueRestored,
+    StoredValueSpent,
+)
+from salon.stored_value_ledger import BonusExpired, StoredValueAdjusted
+from salon.tickets import DebtRepaid, TicketPaid, TicketRefunded
+
+EXTERNAL = (PaymentMethod.CASH, PaymentMethod.BANK_CARD, PaymentMethod.WECHAT,
+            PaymentMethod.ALIPAY)
+
+
+@dataclass
+class Recomputed:
+    lot_principal: dict[str, int]
+    lot_bonus: dict[str, int]
+    lot_member: dict[str, str]
+    card_sessions: dict[str, int]
+    card_used_value: dict[str, int]
+    points_held: dict[str, int]
+    points_debt: dict[str, int]
+    commission: dict[str, int]
+    ticket_debt: dict[str, int]
+
+
+def recompute(history: Iterable[Event]) -> Recomputed:
+    """Every balance from the events alone, without the books."""
+    principal: dict[str, int] = defaultdict(int)
+    bonus: dict[str, int] = defaultdict(int)
+    lot_member: dict[str, str] = {}
+    sessions: dict[str, int] = defaultdict(int)
+    used_value: dict[str, int] = defaultdict(int)
+    held: dict[str, int] = defaultdict(int)
+    debt: dict[str, int] = defaultdict(int)
+    lot_owner: dict[str, str] = {}
+    commission: dict[str, int] = defaultdict(int)
+    line_debt: dict[tuple[str, int], int] = {}
+    debt_owner: dict[tuple[str, int], str] = {}
+    card_line: dict[str, tuple[str, int]] = {}
+    for e in history:
+        match e:
+            case StoredValueRecharged():
+                principal[e.recharge_id] += e.principal_fen
+                bonus[e.recharge_id] += e.bonus_fen
+                lot_member[e.recharge_id] = e.member_id
+            case StoredValueAdjusted():
+                if e.principal_delta_fen > 0 or e.bonus_delta_fen > 0:
+                    principal[e.adjustment_id] += max(0, e.principal_delta_fen)
+                    bonus[e.adjustment_id] += max(0, e.bonus_delta_fen)
+                    lot_member[e.adjustment_id] = e.member_id
+                for d in e.draws:
+                    principal[d.recharge_id] -= d.principal_fen
+                    bonus[d.recharge_id] -= d.bonus_fen
+            case StoredValueSpent():
+                for d in e.draws:
+                    principal[d.recharge_id] -= d.principal_fen
+                    bonus[d.recharge_id] -= d.bonus_fen
+            case StoredValueRestored():
+                for d in e.draws:
+                    principal[d.recharge_id] += d.principal_fen
+                    bonus[d.recharge_id] += d.bonus_fen
+            case RechargeRefunded():
+                principal[e.recharge_id] -= e.principal_removed_fen
+                bonus[e.recharge_id] -= e.bonus_removed_fen
+            case BonusExpired():
+                bonus[e.recharge_id] -= e.bonus_fen
+            case PackageCardSold():
+                sessions[e.card_id] += e.total_sessions
+                card_line[e.card_id] = (e.ticket_id, e.line_no)
+            case PackageSessionUsed():
+                sessions[e.card_id] -= 1
+                used_value[e.card_id] += e.value_fen
+            case PackageSessionRestored():
+                sessions[e.card_id] += 1
+                used_value[e.card_id] -= e.value_fen
+            case PointsEarned():
+                held[e.member_id] += e.points - e.debt_repaid
+                debt[e.member_id] -= e.debt_repaid
+                lot_owner[e.lot_id] = e.member_id
+            case PointsAdjusted():
+                if e.points > 0:
+                    held[e.member_id] += e.points - e.debt_repaid
+                    debt[e.member_id] -= e.debt_repaid
+                    lot_owner[e.lot_id] = e.member_id
+                else:
+                    held[e.member_id] -= sum(d.points for d in e.draws)
+            case PointsRedeemed():
+                held[e.member_id] -= sum(d.points for d in e.draws)
+            case PointsRestored():
+                held[e.member_id] += sum(d.points for d in e.draws)
+            case PointsReversed():
+                held[e.member_id] -= sum(d.points for d in e.draws)
+                debt[e.member_id] += e.debt_points
+            case PointsExpired():
+                held[e.member_id] -= e.points
+            case CommissionEarned():
+                for entry in e.entries:
+                    commission[entry.staff_id] += entry.amount_fen
+            case CommissionReversed():
+                for entry in e.entries:
+                    commission[entry.staff_id] -= entry.amount_fen
+            case TicketPaid():
+                for s in e.lines:
+                    owed = s.paid_by(PaymentMethod.DEBT)
+                    if owed:
+                        line_debt[(e.ticket_id, s.line.line_no)] = owed
+                        debt_owner[(e.ticket_id, s.line.line_no)] = e.member_id
+            case TicketRefunded():
+                for no in e.line_nos:
+                    line_debt.pop((e.ticket_id, no), None)
+            case DebtRepaid():
+                for a in e.allocations:
+                    line_debt[(a.ticket_id, a.line_no)] -= a.amount_fen
+                    if line_debt[(a.ticket_id, a.line_no)] == 0:
+                        del line_debt[(a.ticket_id, a.line_no)]
+            case PackageCardRefunded():
+                key = card_line.get(e.card_id)
+                if key is not None:
+                    line_debt.pop(key, None)
+            case _:
+                pass
+    ticket_debt: dict[str, int] = defaultdict(int)
+    for key, owed in line_debt.items():
+        ticket_debt[debt_owner[key]] += owed
+    return Recomputed(dict(principal), dict(bonus), lot_member, dict(sessions), dict(used_value),
+                      dict(held), dict(debt), dict(commission), dict(ticket_debt))
+
+
+def balances(state: SalonState, members: Iterable[str]) -> dict[str, object]:
+    """The values a whole refund must put back as they were before the ticket."""
+    out: dict[str, object] = {}
+    for m in members:
+        out[f"sv:{m}"] = [(lot.lot_id, lot.principal_fen, lot.bonus_fen)
+                          for lot in state.accounts.lots_of(m)]
+        out[f"pts:{m}"] = (state.points.held(m), state.points.debt(m))
+        out[f"debt:{m}"] = state.tickets.debt_of(m)
+        out[f"count:{m}"] = state.tickets.paid_ticket_count(m)
+    out["cards"] = {cid: (c.unused_sessions, c.used_value_fen, c.closure, c.remaining_sessions)
+                    for cid, c in state.packages.cards.items()}
+    totals = {s: sum(e.amount_fen for e in state.commissions.entries(s))
+              for s in state.commissions.staff_ids()}
+    out["commission"] = {s: t for s, t in totals.items() if t}
+    out["coupons"] = {cid: c.used for cid, c in state.coupons.coupons.items()}
+    return out
