@@ -340,7 +340,7 @@ class CheckoutMachine(RuleBasedStateMachine):
 
 
 CheckoutMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=30, deadline=None,
+    max_examples=80, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestCheckoutMachine = CheckoutMachine.TestCase
@@ -377,3 +377,21 @@ def test_a_ticket_paid_only_with_bonus_money_and_points_earns_no_points() -> Non
     assert sum(s.points_earned for s in paid2.lines) == 0
     assert salon.state.points.held(member_id) == points_before - redeem
     assert salon.state.accounts.bonus_fen(member_id) == 5_000 - due2
+
+
+def test_a_package_line_whose_card_was_refunded_cannot_be_refunded_again() -> None:
+    from support import assert_refused
+
+    from salon.errors import ErrorCode
+
+    salon, _ = make_salon()
+    member_id = _register(salon, MOBILES[0])
+    events = salon.execute(Checkout(
+        actor_id=DESK, price_list_version=1, member_id=member_id,
+        lines=(LineDraft(ItemKind.PACKAGE, "facial10", staff=(StaffShare(STYLIST),)),),
+        payments=(Payment(PaymentMethod.CASH, 198_000),),
+    ))
+    paid = next(e for e in events if isinstance(e, TicketPaid))
+    salon.execute(RefundPackageCard(actor_id=OWNER, card_id=paid.lines[0].card_id, reason="退卡"))
+    assert_refused(salon, RefundTicket(actor_id=OWNER, ticket_id=paid.ticket_id, reason="再退"),
+                   ErrorCode.PACKAGE_CLOSED)
