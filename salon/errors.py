@@ -50,7 +50,7 @@ class ErrorCode(StrEnum):
     STAFF_NOT_QUALIFIED = "catalog.staff_not_qualified"  # staff_id, service_id
     # stored value
     RECHARGE_TOO_SMALL = "stored_value.recharge_too_small"  # min_fen
-    INSUFFICIENT_BALANCE = "stored_value.insufficient_balance"  # balance_fen, needed_fen (the shortfall)
+    INSUFFICIENT_BALANCE = "stored_value.insufficient_balance"  # balance_fen, needed_fen=shortfall
     UNKNOWN_RECHARGE = "stored_value.unknown_recharge"  # recharge_id
     RECHARGE_ALREADY_REFUNDED = "stored_value.recharge_refunded"  # recharge_id
     RECHARGE_NOT_REFUNDABLE = "stored_value.recharge_not_refundable"  # recharge_id
