@@ -33,7 +33,7 @@ def test_every_text_id_used_by_the_hub_is_in_the_catalog() -> None:
     used: set[str] = set()
     for path in [*(ROOT / "hub").glob("*.py")]:
         source = path.read_text(encoding="utf-8")
-        used |= set(re.findall(r'"((?:demo|receipt|method)\.[a-z_]+)"', source))
+        used |= set(re.findall(r'"((?:demo|receipt|method|payment)\.[a-z_]+)"', source))
     assert used, "no text ids found: the scan looks in the wrong place"
     assert not used - _msgids("en"), sorted(used - _msgids("en"))
 
