@@ -17,7 +17,7 @@ class ManualClock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, **delta: float) -> datetime:
+    def advance(self, **delta: int) -> datetime:
         self.now = self.now + timedelta(**delta)
         return self.now
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from salon.catalog import ItemKind
 from salon.commissions import CommissionEntry
 from salon.config import CheckoutPolicy
 from salon.events import Event
@@ -52,6 +53,21 @@ class LineSettlement:
 
     def paid_by(self, method: PaymentMethod) -> int:
         return sum(p.amount_fen for p in self.paid if p.method is method)
+
+    @property
+    def recognised_revenue_fen(self) -> int:
+        """Revenue this line earns now; prepaid value is a liability until it is consumed.
+
+        Selling a package card earns nothing yet (each session earns its value when used);
+        stored value earns only its principal share (bonus money is a discount, not income);
+        money from outside and member debt (a receivable) earn in full.
+        """
+        if self.line.kind is ItemKind.PACKAGE:
+            return 0
+        if self.line.package_card_id:
+            return sum(self.line.package_values)
+        outside = sum(p.amount_fen for p in self.paid if p.method is not PaymentMethod.STORED_VALUE)
+        return outside + sum(d.principal_fen for d in self.sv_draws)
 
 
 @dataclass(frozen=True, kw_only=True)

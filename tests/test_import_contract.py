@@ -70,6 +70,13 @@ def violations(source: str, filename: str) -> list[str]:
             name = _dotted(node.func)
             if name is not None and _banned_call(name):
                 report(node, f"calls {name}(): the clock and ids are passed in")
+        # Money is integer fen: no float values, no float type, no true division.
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            report(node, "float literal: money is integer fen")
+        elif isinstance(node, ast.Name) and node.id == "float":
+            report(node, "uses float: money is integer fen")
+        elif isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.Div):
+            report(node, "true division (/): use salon.money.mul_div or //")
     return [message for _, message in sorted(found, key=lambda item: item[0])]
 
 
@@ -106,6 +113,10 @@ def test_checker_reports_each_kind_of_violation_with_file_and_line() -> None:
             "from . import money",
             "from salon.money import format_fen",
             "shift.open()",
+            "rate = 0.9",
+            "def f(x: float) -> int: return x // 2",
+            "half = total / 2",
+            "total /= 3",
         ]
     )
     assert violations(source, "salon/bad.py") == [
@@ -116,4 +127,8 @@ def test_checker_reports_each_kind_of_violation_with_file_and_line() -> None:
         "salon/bad.py:6: calls datetime.now(): the clock and ids are passed in",
         "salon/bad.py:7: calls open(): the clock and ids are passed in",
         "salon/bad.py:8: calls dt.datetime.utcnow(): the clock and ids are passed in",
+        "salon/bad.py:12: float literal: money is integer fen",
+        "salon/bad.py:13: uses float: money is integer fen",
+        "salon/bad.py:14: true division (/): use salon.money.mul_div or //",
+        "salon/bad.py:15: true division (/): use salon.money.mul_div or //",
     ]
