@@ -14,6 +14,7 @@ from hub.payments import Charge, PaymentProvider
 from salon.checkout import Checkout
 from salon.commands import decide
 from salon.engine import Salon
+from salon.errors import DomainError
 from salon.events import Event
 from salon.payments import Payment, recognise_pay_code
 
@@ -35,7 +36,11 @@ class CheckoutService:
         pending = Payment(method, pay_code_amount_fen, "pending")
         trial = replace(command, payments=(*command.payments, pending))
         # A dry run on the current state: refusals surface before any money moves.
-        decide(self.salon.state, trial, self.salon.ctx)
+        try:
+            decide(self.salon.state, trial, self.salon.ctx)
+        except DomainError as err:
+            self.salon.record_refusal(err)  # a wrong PIN counts towards the lockout here too
+            raise
         order_id = self.salon.ctx.new_id()
         charge = self.provider.charge(pay_code.strip(), method, pay_code_amount_fen, order_id)
         paid = replace(

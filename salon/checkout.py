@@ -23,6 +23,7 @@ from salon.pricing import LineDraft, PricedLine, Quote, price_ticket
 from salon.settlement import split_lot_draws, split_payments, split_points_draws
 from salon.staff import Permission, audit, require
 from salon.stored_value import StoredValueSpent
+from salon.stored_value_ledger import LotKind
 from salon.tickets import LineSettlement, TicketPaid, business_day
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ def _check_discount_cap(state: SalonState, cmd: Checkout, quote: Quote) -> str:
     if not cmd.manual_discount_fen:
         return ""
     if state.staff.can(cmd.actor_id, Permission.DISCOUNT_OVER_CAP):
-        return ""
+        # Uncapped discounts are still a sensitive act: audited, with a reason.
+        return cmd.actor_id
     role = state.staff.active(cmd.actor_id).role.value
     caps = [c for c in state.config.checkout.discount_caps if c.role == role]
     before = quote.due_fen + cmd.manual_discount_fen + quote.total("points_discount_fen") + (
@@ -196,7 +198,8 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
                 PaymentMethod.ALIPAY}
     eligible = [
         sum(p.amount_fen for p in ps if p.method in external)
-        + sum(d.principal_fen for d in draws)
+        + sum(d.principal_fen for d in draws
+              if state.accounts.lot(d.recharge_id).kind is LotKind.RECHARGE)
         for ps, draws in zip(paid_split, sv_split, strict=True)
     ]
     earned_total = points.points_for(state, member_id, sum(eligible)) if member_id else 0
@@ -232,7 +235,7 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
         business_day=day, price_list_version=cmd.price_list_version, tier_id=quote.tier_id,
         coupon_id=quote.coupon_id, redeem_points=quote.redeem_points, due_fen=quote.due_fen,
         tendered=cmd.payments, change_fen=change, lines=tuple(settlements),
-        approver_id=cmd.approver_id,
+        approver_id=next((a for a in (override_by, discount_by) if a and a != cmd.actor_id), ""),
     )
     events.append(paid)
     events.extend(_ledger_events(state, ctx, cmd.actor_id, paid, sv_draws_total, redeem_draws,
@@ -246,7 +249,8 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
     if discount_by:
         events.append(audit(
             ctx.meta(cmd.actor_id, at), Permission.DISCOUNT_OVER_CAP, ticket_id, cmd.reason,
-            detail=f"discount_fen={cmd.manual_discount_fen}", approver_id=discount_by,
+            detail=f"discount_fen={cmd.manual_discount_fen}",
+            approver_id=discount_by if discount_by != cmd.actor_id else "",
         ))
     return events
 

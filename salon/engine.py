@@ -43,6 +43,10 @@ class Salon:
         self._commit(events)
         return events
 
+    def record_refusal(self, err: DomainError) -> None:
+        """Commit what a refusal must leave behind (a failed PIN try) without its command."""
+        self._commit(err.record)
+
     def _commit(self, events: tuple[Event, ...]) -> None:
         self.state.apply_all(events)
         self.history.extend(events)

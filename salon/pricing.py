@@ -136,8 +136,11 @@ def _base_line(
             raise DomainError(ErrorCode.INVALID_INPUT, {"field": f"line {no}", "reason": "qty"})
         if draft.upgrade_from_card_id:
             credit = package_cards.upgrade_credit(state, draft.upgrade_from_card_id, member_id, now)
-            if credit > unit:
-                raise DomainError(ErrorCode.PACKAGE_UPGRADE_SMALLER, {"plan_id": plan.plan_id})
+            if state.packages.get(draft.upgrade_from_card_id).debt_fen:
+                # The credit is only what was paid; the old card's debt must be settled first.
+                raise DomainError(
+                    ErrorCode.PACKAGE_UNPAID_SESSIONS, {"card_id": draft.upgrade_from_card_id}
+                )
     list_fen = unit * draft.quantity
     price = list_fen
     if draft.override_unit_fen is not None:
@@ -151,6 +154,8 @@ def _base_line(
                 ErrorCode.PRICE_OVERRIDE_OUT_OF_LIMITS, {"min_fen": low, "max_fen": high}
             )
         price = draft.override_unit_fen * draft.quantity
+    if credit > price:
+        raise DomainError(ErrorCode.PACKAGE_UPGRADE_SMALLER, {"plan_id": draft.item_id})
     net = 0 if draft.package_card_id else price - credit
     return PricedLine(
         line_no=no, kind=draft.kind, item_id=draft.item_id, name=name, category=category,

@@ -16,6 +16,7 @@ from salon.coupons import CouponRestored
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
 from salon.package_cards import PackageCardRefunded, PackageSessionRestored
+from salon.package_ledger import CardClosure
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
 from salon.points import PointsRestored, PointsReversed
 from salon.staff import Permission, audit, require
@@ -102,6 +103,14 @@ def _reverse(
         if s.line.kind is ItemKind.PACKAGE and state.packages.get(s.card_id).closed:
             # Refunded, upgraded or transferred away already: its money went back once.
             raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.card_id})
+        if s.line.package_card_id and state.packages.get(s.line.package_card_id).closure in (
+            CardClosure.REFUNDED, CardClosure.UPGRADED
+        ):
+            # The card was refunded or upgraded since: a session put back on it would vanish.
+            raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.line.package_card_id})
+        if s.line.upgrade_from_card_id:
+            # Undoing an upgrade would need the old card reopened; refund the new card instead.
+            raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})
         if s.line.kind is ItemKind.PACKAGE and not package_cards.is_unused(state, s.card_id):
             # Once sessions were used the card is refunded pro rata by RefundPackageCard.
             raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})
