@@ -17,7 +17,7 @@ from salon.context import Context
 from salon.engine import Salon
 from salon.errors import DomainError
 from salon.events import Event
-from salon.members import RegisterMember, mask_mobile, mask_name
+from salon.members import MemberRegistered, RegisterMember, mask_mobile, mask_name
 from salon.money import format_fen
 from salon.payments import Payment, PaymentMethod, recognise_pay_code
 from salon.pricing import LineDraft
@@ -66,7 +66,9 @@ class _Day:
         self.step("demo.register")
         events = self.salon.execute(RegisterMember(
             actor_id=DESK, name="张三丰", mobile="138 1234 5678", card_uid="04:A1:B2:C3"))
-        member_id = events[0].member_id  # type: ignore[attr-defined]
+        registered = _one(events, MemberRegistered)
+        assert isinstance(registered, MemberRegistered)
+        member_id = registered.member_id
         member = state.members.get(member_id)
         self.say("demo.registered", name=mask_name(member.name), mobile=mask_mobile(member.mobile))
 
