@@ -296,7 +296,7 @@ def _ledger_events(
                 plan_id=plan.plan_id, service_ids=plan.service_ids,
                 total_sessions=plan.sessions + plan.bonus_sessions,
                 price_fen=line.credit_fen + line.net_fen,
-                paid_fen=line.credit_fen + line.net_fen - s.paid_by(PaymentMethod.DEBT),
+                paid_fen=line.credit_fen + s.paid_now_fen,
                 ticket_id=ticket_id, line_no=line.line_no,
                 expires_at=now + timedelta(days=plan.valid_days),
             ))
@@ -308,7 +308,7 @@ def _ledger_events(
         if earned:
             out.append(points.earn_event(state, member_id, ticket_id, earned,
                                          ctx.meta(actor_id, now), now))
-        spend = sum(s.line.net_fen - s.paid_by(PaymentMethod.DEBT) for s in paid.lines)
+        spend = sum(s.paid_now_fen for s in paid.lines)
         out.extend(tiers.progress_events(state, member_id, ctx, actor_id, now,
                                          spend_fen=spend, points=earned))
     return out

@@ -19,8 +19,9 @@ from salon.package_cards import PackageCardRefunded, PackageSessionRestored
 from salon.package_ledger import CardClosure
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
 from salon.points import PointsRestored, PointsReversed
+from salon.settlement import merge_lot_draws
 from salon.staff import Permission, audit, require
-from salon.stored_value import LotDraw, StoredValueRestored
+from salon.stored_value import StoredValueRestored
 from salon.tickets import LineSettlement, TicketRecord, TicketRefunded, business_day
 
 if TYPE_CHECKING:
@@ -71,16 +72,6 @@ def _chosen_lines(record: TicketRecord, line_nos: tuple[int, ...]) -> list[LineS
     return chosen
 
 
-def _merge_draws(lines: Sequence[LineSettlement]) -> tuple[LotDraw, ...]:
-    merged: dict[str, list[int]] = {}
-    for s in lines:
-        for d in s.sv_draws:
-            acc = merged.setdefault(d.recharge_id, [0, 0])
-            acc[0] += d.principal_fen
-            acc[1] += d.bonus_fen
-    return tuple(LotDraw(k, v[0], v[1]) for k, v in merged.items())
-
-
 def _reverse(
     state: SalonState, ctx: Context, actor_id: str, record: TicketRecord,
     lines: list[LineSettlement], *, void: bool, reason: str, at: datetime,
@@ -123,7 +114,7 @@ def _reverse(
             business_day=business_day(at, state.config.checkout),
         )
     ]
-    draws = _merge_draws(lines)
+    draws = merge_lot_draws(d for s in lines for d in s.sv_draws)
     if draws:
         out.append(StoredValueRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
                                        ticket_id=ticket_id, draws=draws))
@@ -148,7 +139,7 @@ def _reverse(
         if s.line.kind is ItemKind.PACKAGE:
             out.append(PackageCardRefunded(
                 meta=ctx.meta(actor_id, at), card_id=s.card_id,
-                refund_fen=s.line.net_fen - s.paid_by(PaymentMethod.DEBT),
+                refund_fen=s.paid_now_fen,
                 sessions_cancelled=package_cards.remaining_sessions(state, s.card_id),
                 debt_cancelled_fen=s.paid_by(PaymentMethod.DEBT),
             ))
@@ -160,7 +151,7 @@ def _reverse(
         out.append(CouponRestored(meta=ctx.meta(actor_id, at), coupon_id=paid.coupon_id,
                                   ticket_id=ticket_id))
     if member_id:
-        spend = sum(s.line.net_fen - s.paid_by(PaymentMethod.DEBT) for s in lines)
+        spend = sum(s.paid_now_fen for s in lines)
         out.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
                                          spend_fen=-spend, points=-earned))
     return out

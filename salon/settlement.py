@@ -7,14 +7,20 @@ precisely those lines' parts, and refunding all lines reverses the whole ticket.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from salon.money import allocate
 from salon.payments import Payment, PaymentMethod
 from salon.points import PointsDraw
 from salon.stored_value import LotDraw
 
-__all__ = ["carve", "split_lot_draws", "split_payments", "split_points_draws"]
+__all__ = [
+    "carve",
+    "merge_lot_draws",
+    "split_lot_draws",
+    "split_payments",
+    "split_points_draws",
+]
 
 _ORDER = (
     PaymentMethod.CASH,
@@ -82,15 +88,21 @@ def split_lot_draws(
     bonus_parts = [a - p for a, p in zip(line_amounts, principal_parts, strict=True)]
     principal = carve([(d.recharge_id, d.principal_fen) for d in draws], principal_parts)
     bonus = carve([(d.recharge_id, d.bonus_fen) for d in draws], bonus_parts)
-    result: list[tuple[LotDraw, ...]] = []
-    for p_pieces, b_pieces in zip(principal, bonus, strict=True):
-        merged: dict[str, list[int]] = {}
-        for key, qty in p_pieces:
-            merged.setdefault(key, [0, 0])[0] += qty
-        for key, qty in b_pieces:
-            merged.setdefault(key, [0, 0])[1] += qty
-        result.append(tuple(LotDraw(k, v[0], v[1]) for k, v in merged.items()))
-    return result
+    return [
+        merge_lot_draws(
+            [LotDraw(k, q, 0) for k, q in p_pieces] + [LotDraw(k, 0, q) for k, q in b_pieces]
+        )
+        for p_pieces, b_pieces in zip(principal, bonus, strict=True)
+    ]
+
+
+def merge_lot_draws(draws: Iterable[LotDraw]) -> tuple[LotDraw, ...]:
+    """One draw per lot, summing principal and bonus, in the order lots first appear."""
+    merged: dict[str, tuple[int, int]] = {}
+    for d in draws:
+        principal, bonus = merged.get(d.recharge_id, (0, 0))
+        merged[d.recharge_id] = (principal + d.principal_fen, bonus + d.bonus_fen)
+    return tuple(LotDraw(k, p, b) for k, (p, b) in merged.items())
 
 
 def split_points_draws(

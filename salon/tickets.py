@@ -55,6 +55,11 @@ class LineSettlement:
         return sum(p.amount_fen for p in self.paid if p.method is method)
 
     @property
+    def paid_now_fen(self) -> int:
+        """The line's net less what the member owes on it (挂账)."""
+        return self.line.net_fen - self.paid_by(PaymentMethod.DEBT)
+
+    @property
     def recognised_revenue_fen(self) -> int:
         """Revenue this line earns now; prepaid value is a liability until it is consumed.
 
