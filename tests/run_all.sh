@@ -25,7 +25,7 @@ run_step() {
 }
 
 run_step "ruff check" "$bin/ruff" check .
-run_step "mypy --strict salon" "$bin/mypy" --strict salon
+run_step "mypy --strict salon edge_store" "$bin/mypy" --strict salon edge_store
 run_step "import contracts (lint-imports)" "$bin/lint-imports"
 
 printf '\n===== [4/4] pytest =====\n'

@@ -1,0 +1,278 @@
+"""Turn the domain's dataclasses (events, state slices) into JSON-ready values and back.
+
+The codec is driven by the type hints of the dataclasses themselves, so a new event
+needs no code here. For each type an encoder and a decoder function are built once
+and cached; the journal encodes every commit and the snapshot decodes the whole
+state at start-up, so both paths stay free of per-value type inspection.
+
+Rules: ``datetime`` and ``date`` as ISO strings, enums by value, tuples, lists and
+sets as JSON arrays (sets sorted), ``dict`` with ``str`` keys as JSON objects and
+with other keys as arrays of ``[key, value]`` pairs, ``X | None`` as the value or
+``null``. A field missing from the input takes its dataclass default (an older
+record written before the field existed); a field with no default that is missing
+is an error. Keys the class does not know are ignored only by ``decode``'s caller
+deciding the format version is one it understands (see ``edge_store.formats``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from salon.events import EVENT_TYPES, Event
+
+__all__ = ["CodecError", "decode", "decode_event", "encode", "encode_event"]
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any], Any]
+
+_ENCODERS: dict[Any, Encoder] = {}
+_DECODERS: dict[Any, Decoder] = {}
+
+
+class CodecError(ValueError):
+    """A stored value does not fit the type it is read as (a damaged or foreign record)."""
+
+
+def encode(value: Any, tp: Any | None = None) -> Any:
+    """``value`` as plain JSON types; ``tp`` defaults to the value's own class."""
+    return _encoder(type(value) if tp is None else tp)(value)
+
+
+def decode(data: Any, tp: Any) -> Any:
+    """Rebuild a value of type ``tp`` from what ``encode`` made."""
+    try:
+        return _decoder(tp)(data)
+    except CodecError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        raise CodecError(f"cannot read {_name(tp)}: {err}") from err
+
+
+def encode_event(event: Event) -> dict[str, Any]:
+    """An event as an object tagged with its type name (events are polymorphic in a record)."""
+    body: dict[str, Any] = _encoder(type(event))(event)
+    body["type"] = event.type_name
+    return body
+
+
+def decode_event(data: dict[str, Any]) -> Event:
+    try:
+        cls = EVENT_TYPES[data["type"]]
+    except (KeyError, TypeError):
+        raise CodecError(
+            f"unknown event type {data.get('type') if isinstance(data, dict) else data!r}"
+        ) from None
+    event: Event = decode(data, cls)
+    return event
+
+
+def _name(tp: Any) -> str:
+    return getattr(tp, "__name__", repr(tp))
+
+
+def _encoder(tp: Any) -> Encoder:
+    fn = _ENCODERS.get(tp)
+    if fn is None:
+        fn = _build_encoder(tp)
+        _ENCODERS[tp] = fn
+    return fn
+
+
+def _decoder(tp: Any) -> Decoder:
+    fn = _DECODERS.get(tp)
+    if fn is None:
+        fn = _build_decoder(tp)
+        _DECODERS[tp] = fn
+    return fn
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _optional_arg(tp: Any) -> Any | None:
+    """``X`` when ``tp`` is ``X | None``; None otherwise."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0]
+        raise TypeError(f"the codec reads only 'X | None' unions, not {tp!r}")
+    return None
+
+
+def _fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
+    """(name, resolved type, has default, default value or factory) of a dataclass's init fields."""
+    hints = typing.get_type_hints(cls)
+    out: list[tuple[str, Any, bool, Any]] = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: the codec needs every field in __init__")
+        if f.default is not dataclasses.MISSING:
+            out.append((f.name, hints[f.name], True, lambda d=f.default: d))
+        elif f.default_factory is not dataclasses.MISSING:
+            out.append((f.name, hints[f.name], True, f.default_factory))
+        else:
+            out.append((f.name, hints[f.name], False, None))
+    return out
+
+
+def _build_encoder(tp: Any) -> Encoder:
+    if tp in (str, int, bool, type(None)) or tp is Any:
+        return _identity
+    if tp is datetime or tp is date:
+        return lambda v: v.isoformat()
+    inner = _optional_arg(tp)
+    if inner is not None:
+        enc = _encoder(inner)
+        return lambda v: None if v is None else enc(v)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return lambda v: v.value
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _dataclass_encoder(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (list, set, frozenset) or (
+        origin is tuple and len(args) == 2 and args[1] is Ellipsis
+    ):
+        item = _encoder(args[0])
+        if origin in (set, frozenset):
+            return lambda v: sorted(item(x) for x in v)
+        if item is _identity:
+            return list
+        return lambda v: [item(x) for x in v]
+    if origin is tuple:
+        encs = [_encoder(a) for a in args]
+        return lambda v: [e(x) for e, x in zip(encs, v, strict=True)]
+    if origin is dict:
+        key_tp, val_tp = args
+        val = _encoder(val_tp)
+        if key_tp is str:
+            if val is _identity:
+                return dict
+            return lambda v: {k: val(x) for k, x in v.items()}
+        key = _encoder(key_tp)
+        return lambda v: [[key(k), val(x)] for k, x in v.items()]
+    raise TypeError(f"the codec cannot encode {tp!r}")
+
+
+def _dataclass_encoder(cls: type) -> Encoder:
+    fields = _fields(cls)
+    plan: list[tuple[str, Encoder]] = []
+
+    def encode_fields(v: Any) -> dict[str, Any]:
+        if not plan:  # resolved lazily so self-referencing types terminate
+            plan.extend((name, _encoder(ftp)) for name, ftp, _, _ in fields)
+        return {name: enc(getattr(v, name)) for name, enc in plan}
+
+    return encode_fields
+
+
+def _build_decoder(tp: Any) -> Decoder:
+    if tp is Any:
+        return _identity
+    if tp in (str, int, bool):
+        return _checked(tp)
+    if tp is type(None):
+        return _checked(type(None))
+    if tp is datetime:
+        return _datetime
+    if tp is date:
+        return lambda v: date.fromisoformat(v)
+    inner = _optional_arg(tp)
+    if inner is not None:
+        dec = _decoder(inner)
+        return lambda v: None if v is None else dec(v)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _dataclass_decoder(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (list, set, frozenset) or (
+        origin is tuple and len(args) == 2 and args[1] is Ellipsis
+    ):
+        item = _decoder(args[0])
+        make: Callable[[Any], Any] = origin
+        return lambda v: make(item(x) for x in _array(v))
+    if origin is tuple:
+        decs = [_decoder(a) for a in args]
+        return lambda v: tuple(d(x) for d, x in zip(decs, _array(v), strict=True))
+    if origin is dict:
+        key_tp, val_tp = args
+        val = _decoder(val_tp)
+        if key_tp is str:
+            return lambda v: {_str(k): val(x) for k, x in _object(v).items()}
+        key = _decoder(key_tp)
+        return lambda v: {key(k): val(x) for k, x in _array(v)}
+    raise TypeError(f"the codec cannot decode {tp!r}")
+
+
+def _checked(tp: type) -> Decoder:
+    def check(v: Any) -> Any:
+        # Exact type: bool is an int in Python, yet a JSON true where a number belongs is wrong.
+        if type(v) is not tp:
+            raise CodecError(f"expected {tp.__name__}, found {type(v).__name__}")
+        return v
+
+    return check
+
+
+def _datetime(v: Any) -> datetime:
+    value = datetime.fromisoformat(_str(v))
+    if value.tzinfo is None:
+        raise CodecError(f"time without a zone: {v!r}")
+    return value
+
+
+def _str(v: Any) -> str:
+    if type(v) is not str:
+        raise CodecError(f"expected text, found {type(v).__name__}")
+    return v
+
+
+def _array(v: Any) -> list[Any]:
+    if type(v) is not list:
+        raise CodecError(f"expected an array, found {type(v).__name__}")
+    return v
+
+
+def _object(v: Any) -> dict[str, Any]:
+    if type(v) is not dict:
+        raise CodecError(f"expected an object, found {type(v).__name__}")
+    return v
+
+
+def _dataclass_decoder(cls: type) -> Decoder:
+    fields = _fields(cls)
+    plan: list[tuple[str, Decoder, bool, Any]] = []
+    # A field whose factory makes a defaultdict is read back as one: the slice relies on it.
+    defaultdicts: dict[str, Any] = {}
+    for name, _, has_default, default in fields:
+        made = default() if has_default else None
+        if isinstance(made, defaultdict):
+            defaultdicts[name] = made.default_factory
+
+    def decode_fields(v: Any) -> Any:
+        if not plan:
+            plan.extend((name, _decoder(ftp), has, default) for name, ftp, has, default in fields)
+        data = _object(v)
+        kwargs: dict[str, Any] = {}
+        for name, dec, has_default, default in plan:
+            if name in data:
+                value = dec(data[name])
+                if name in defaultdicts:
+                    value = defaultdict(defaultdicts[name], value)
+                kwargs[name] = value
+            elif has_default:
+                kwargs[name] = default()
+            else:
+                raise CodecError(f"{cls.__name__} lacks the field {name!r}")
+        return cls(**kwargs)
+
+    return decode_fields

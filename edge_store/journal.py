@@ -1,0 +1,397 @@
+"""The event journal: append-only, checksummed, fsynced segment files. Its fsync is the commit.
+
+Layout under ``<data>/journal/``: one file per segment, named by the sequence number
+of its first record (``00000000000000000001.seg``). A segment starts with a header
+(magic, format version, first sequence) and holds records back to back::
+
+    record = magic "SRec" | seq u64 | length u32 | crc32 u32 | payload (length bytes)
+
+The CRC covers seq, length and payload. The payload is the UTF-8 JSON of one
+committed command's events with the store id, the sequence and the commit time.
+Sequence numbers start at 1 and have no gaps, across segments too.
+
+On open every segment is scanned. A bad record at the end of the last segment is a
+torn write (the power went mid-append; its commit never returned): its bytes move to
+``<data>/quarantine/`` and the segment is cut back. A bad record with a good record
+after it is not a torn write, and the journal refuses to open rather than drop a
+confirmed sale.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.files import fsync_dir, reason_of
+
+__all__ = [
+    "JOURNAL_FORMAT",
+    "FileOps",
+    "Journal",
+    "OpenReport",
+    "RawRecord",
+    "encode_record",
+]
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FORMAT = 1
+"""Version of the segment header and record payload layout this code writes."""
+
+_SEGMENT_MAGIC = b"SALONJNL"
+_SEGMENT_HEADER = struct.Struct(">8sHHQ")  # magic, format, reserved, first seq
+_RECORD_MAGIC = b"SRec"
+_RECORD_HEADER = struct.Struct(">4sQII")  # magic, seq, payload length, crc32
+_MAX_PAYLOAD = 64 * 1024 * 1024
+_SUFFIX = ".seg"
+
+
+class FileOps(Protocol):
+    """The two calls of the write path, so a test can make the disk fail on purpose."""
+
+    def write(self, fd: int, data: bytes) -> int: ...
+    def fsync(self, fd: int) -> None: ...
+
+
+class _OsFileOps:
+    def write(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        # fdatasync also flushes the file size an append changed, all a reader needs.
+        os.fdatasync(fd)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as stored: its sequence and its payload (JSON bytes)."""
+
+    seq: int
+    payload: bytes
+
+    def decoded(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.payload)
+        return data
+
+
+@dataclass
+class _Segment:
+    first_seq: int
+    path: Path
+    offsets: list[int] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + len(self.offsets) - 1
+
+
+@dataclass(frozen=True)
+class OpenReport:
+    """What opening found: the records, and what a torn tail left in quarantine."""
+
+    last_seq: int
+    records: int
+    quarantined: tuple[Path, ...]
+
+
+def encode_record(seq: int, store_id: str, at: datetime, events: Sequence[dict[str, Any]]) -> bytes:
+    """The bytes of one record (header and payload) as the journal writes them."""
+    payload = json.dumps(
+        {
+            "v": JOURNAL_FORMAT,
+            "seq": seq,
+            "store": store_id,
+            "at": at.isoformat(),
+            "events": list(events),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return _frame(seq, payload)
+
+
+def _frame(seq: int, payload: bytes) -> bytes:
+    head = struct.pack(">QI", seq, len(payload))
+    crc = zlib.crc32(payload, zlib.crc32(head))
+    return _RECORD_HEADER.pack(_RECORD_MAGIC, seq, len(payload), crc) + payload
+
+
+def _record_at(data: bytes | memoryview, pos: int) -> tuple[int, int] | None:
+    """(seq, payload length) of a well-formed record starting at ``pos``, else None."""
+    end_of_header = pos + _RECORD_HEADER.size
+    if end_of_header > len(data):
+        return None
+    magic, seq, length, crc = _RECORD_HEADER.unpack_from(data, pos)
+    if magic != _RECORD_MAGIC or length > _MAX_PAYLOAD or end_of_header + length > len(data):
+        return None
+    head = struct.pack(">QI", seq, length)
+    if zlib.crc32(data[end_of_header : end_of_header + length], zlib.crc32(head)) != crc:
+        return None
+    return seq, length
+
+
+class Journal:
+    """The append-only record log of one store; not thread-safe (the store's lock guards it)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        segment_bytes: int = 16 * 1024 * 1024,
+        ops: FileOps | None = None,
+    ) -> None:
+        self.directory = directory
+        self.quarantine_dir = directory.parent / "quarantine"
+        self.segment_bytes = segment_bytes
+        self._ops: FileOps = ops or _OsFileOps()
+        self._segments: list[_Segment] = []
+        self._fd: int | None = None
+
+    # ---------------------------------------------------------------- open / close
+
+    def open(self, first_seq_if_empty: int = 1) -> OpenReport:
+        """Scan every segment, cut a torn tail into quarantine, and get ready to append."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        paths = sorted(p for p in self.directory.iterdir() if p.suffix == _SUFFIX)
+        quarantined: list[Path] = []
+        expected: int | None = None
+        for index, path in enumerate(paths):
+            is_last = index == len(paths) - 1
+            segment, bad_at = self._scan(path, expected)
+            if bad_at is not None:
+                if not is_last:
+                    raise StoreError(
+                        StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": bad_at}
+                    )
+                quarantined.append(self._cut_tail(path, bad_at))
+                if (
+                    segment is None
+                ):  # not even a whole segment header: the segment never held a record
+                    continue
+            assert segment is not None
+            self._segments.append(segment)
+            expected = segment.last_seq + 1
+        if not self._segments:
+            self._new_segment(first_seq_if_empty)
+        else:
+            self._open_for_append(self._segments[-1])
+        return OpenReport(
+            self.last_seq, sum(len(s.offsets) for s in self._segments), tuple(quarantined)
+        )
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _scan(self, path: Path, expected: int | None) -> tuple[_Segment | None, int | None]:
+        """The segment's good records and the offset of the first bad byte (None if all good)."""
+        data = path.read_bytes()
+        if len(data) < _SEGMENT_HEADER.size:
+            return None, 0
+        magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack_from(data, 0)
+        if magic != _SEGMENT_MAGIC:
+            return None, 0
+        if fmt > JOURNAL_FORMAT:
+            raise StoreError(
+                StoreErrorCode.FORMAT_NEWER,
+                {"file": path.name, "format": fmt, "known": JOURNAL_FORMAT},
+            )
+        if expected is not None and first_seq != expected:
+            raise StoreError(
+                StoreErrorCode.JOURNAL_GAP,
+                {"segment": path.name, "expected": expected, "found": first_seq},
+            )
+        segment = _Segment(first_seq, path)
+        pos = _SEGMENT_HEADER.size
+        view = memoryview(data)
+        while pos < len(data):
+            found = _record_at(view, pos)
+            if found is None:
+                if self._any_record_after(view, pos + 1):
+                    raise StoreError(
+                        StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": pos}
+                    )
+                segment.size = pos
+                return segment, pos
+            seq, length = found
+            if seq != segment.first_seq + len(segment.offsets):
+                raise StoreError(
+                    StoreErrorCode.JOURNAL_GAP,
+                    {
+                        "segment": path.name,
+                        "expected": segment.first_seq + len(segment.offsets),
+                        "found": seq,
+                    },
+                )
+            segment.offsets.append(pos)
+            pos += _RECORD_HEADER.size + length
+        segment.size = pos
+        return segment, None
+
+    @staticmethod
+    def _any_record_after(view: memoryview, start: int) -> bool:
+        data = view.obj if isinstance(view.obj, bytes) else bytes(view)
+        pos = data.find(_RECORD_MAGIC, start)
+        while pos != -1:
+            if _record_at(view, pos) is not None:
+                return True
+            pos = data.find(_RECORD_MAGIC, pos + 1)
+        return False
+
+    def _cut_tail(self, path: Path, offset: int) -> Path:
+        """Move the bytes from ``offset`` on into quarantine, then cut the segment there."""
+        self.quarantine_dir.mkdir(exist_ok=True)
+        with path.open("rb") as src:
+            src.seek(offset)
+            tail = src.read()
+        n = len(list(self.quarantine_dir.iterdir()))
+        target = self.quarantine_dir / f"{path.stem}.at{offset}.{n}.bad"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            os.write(fd, tail)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(self.quarantine_dir)
+        if offset == 0:
+            path.unlink()
+        else:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, offset)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(self.directory)
+        log.warning(
+            "journal: torn tail of %s at byte %d (%d bytes) moved to %s",
+            path.name,
+            offset,
+            len(tail),
+            target.name,
+        )
+        return target
+
+    # ---------------------------------------------------------------- append
+
+    @property
+    def last_seq(self) -> int:
+        if not self._segments:
+            return 0
+        return self._segments[-1].last_seq
+
+    @property
+    def first_seq(self) -> int:
+        """The first sequence still on disk (1 until acknowledged segments are removed)."""
+        return self._segments[0].first_seq if self._segments else 1
+
+    def append(self, record: bytes) -> None:
+        """Write one framed record and fsync it; on failure nothing of it stays on disk.
+
+        Raises ``StoreError(NOT_DURABLE)`` when the write or the fsync fails, and
+        ``StoreError(READ_ONLY)`` if the failed record could not be cut back off (the
+        journal then refuses writes until it is reopened, which cuts the torn tail).
+        """
+        if self._fd is None:
+            raise StoreError(StoreErrorCode.READ_ONLY, {"reason": "journal closed"})
+        segment = self._segments[-1]
+        if segment.offsets and segment.size + len(record) > self.segment_bytes:
+            self._roll(segment.last_seq + 1)
+            segment = self._segments[-1]
+        start = segment.size
+        try:
+            view = memoryview(record)
+            while view:
+                view = view[self._ops.write(self._fd, bytes(view)) :]
+            self._ops.fsync(self._fd)
+        except OSError as err:
+            self._undo(start, err)
+            raise StoreError(StoreErrorCode.NOT_DURABLE, {"reason": reason_of(err)}) from err
+        segment.offsets.append(start)
+        segment.size = start + len(record)
+
+    def _undo(self, start: int, err: OSError) -> None:
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, start)
+            os.lseek(self._fd, start, os.SEEK_SET)
+            os.fsync(self._fd)
+        except OSError:
+            # The disk refuses even the cut; after a failed fsync the page cache cannot
+            # be trusted either. Stop writing: reopening rescans and cuts the tail.
+            os.close(self._fd)
+            self._fd = None
+            log.error(
+                "journal: write failed (%s) and could not be undone; writes stopped", reason_of(err)
+            )
+            raise StoreError(StoreErrorCode.READ_ONLY, {"reason": reason_of(err)}) from err
+
+    def _roll(self, first_seq: int) -> None:
+        self.close()
+        self._new_segment(first_seq)
+
+    def _new_segment(self, first_seq: int) -> None:
+        path = self.directory / f"{first_seq:020d}{_SUFFIX}"
+        header = _SEGMENT_HEADER.pack(_SEGMENT_MAGIC, JOURNAL_FORMAT, 0, first_seq)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o640)
+            try:
+                os.write(fd, header)
+                os.fsync(fd)
+            except OSError:
+                os.close(fd)
+                path.unlink(missing_ok=True)
+                raise
+            fsync_dir(self.directory)
+        except OSError as err:
+            raise StoreError(StoreErrorCode.NOT_DURABLE, {"reason": reason_of(err)}) from err
+        self._fd = fd
+        self._segments.append(_Segment(first_seq, path, size=len(header)))
+
+    def _open_for_append(self, segment: _Segment) -> None:
+        self._fd = os.open(segment.path, os.O_WRONLY | os.O_APPEND)
+
+    # ---------------------------------------------------------------- read
+
+    def read_after(self, seq: int, limit: int | None = None) -> Iterator[RawRecord]:
+        """Records with a sequence above ``seq``, in order (the outbox reads these)."""
+        count = 0
+        for segment in list(self._segments):
+            if segment.last_seq <= seq or not segment.offsets:
+                continue
+            start = max(seq + 1 - segment.first_seq, 0)
+            with segment.path.open("rb") as f:
+                for offset in segment.offsets[start:]:
+                    if limit is not None and count >= limit:
+                        return
+                    f.seek(offset)
+                    head = f.read(_RECORD_HEADER.size)
+                    _, rec_seq, length, _ = _RECORD_HEADER.unpack(head)
+                    yield RawRecord(rec_seq, f.read(length))
+                    count += 1
+
+    def segment_spans(self) -> list[tuple[Path, int, int, int]]:
+        """(path, first seq, last seq, size in bytes) of every segment, oldest first."""
+        return [(s.path, s.first_seq, s.last_seq, s.size) for s in self._segments]
+
+    def remove_through(self, seq: int) -> list[Path]:
+        """Delete whole segments whose every record is at or below ``seq``; never the active one."""
+        removed: list[Path] = []
+        while len(self._segments) > 1 and self._segments[0].last_seq <= seq:
+            segment = self._segments.pop(0)
+            segment.path.unlink()
+            removed.append(segment.path)
+        if removed:
+            fsync_dir(self.directory)
+        return removed

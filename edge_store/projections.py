@@ -1,0 +1,186 @@
+"""TinyDB projections of current state: one document per member, card, coupon, item, staff.
+
+The kiosk queries these through TinyDB (``store.projections.table("members").search(...)``).
+They are derived: after each commit the documents the events touched are rebuilt
+from the domain state, and at start-up all of them are, so they are never written
+to disk (the snapshot and the journal are the durable copy).
+
+TinyDB's own table writes re-read and re-key the whole table on every change, which
+at 20,000 members is milliseconds per commit. So the projections own the storage:
+``_HeldStorage`` keeps TinyDB's raw ``{table: {doc_id: document}}`` dict, documents
+are put into it directly and the table's query cache is cleared. Reads, queries and
+the query cache stay TinyDB's. Hot lookups (card UID, mobile, barcode) go through
+dict indexes, never a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document, Table
+
+from edge_store.codec import encode
+from salon.events import Event
+from salon.member_book import CardStatus
+from salon.state import SalonState
+
+__all__ = ["TABLES", "Projections"]
+
+TABLES = ("members", "package_cards", "coupons", "services", "products", "plans", "staff")
+"""The projected tables (appointments and stock join them with their issue)."""
+
+_MEMBER_FIELDS = ("member_id", "to_member_id")
+_CARD_FIELDS = ("card_id", "old_card_id", "new_card_id", "from_card_id", "to_card_id")
+_COUPON_FIELDS = ("coupon_id",)
+_STAFF_EVENTS = frozenset({"StaffHired", "StaffChanged", "StaffLeft"})
+_CATALOG_EVENTS = frozenset({"PriceListPublished"})
+
+
+class _HeldStorage(Storage):
+    """Keeps TinyDB's raw tables in memory and hands out the same dict (no copy)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        return self.data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.data = data
+
+
+class Projections:
+    """The documents of current state, kept in step with ``SalonState`` by ``update``."""
+
+    def __init__(self) -> None:
+        self.db = TinyDB(storage=_HeldStorage)
+        self._storage: _HeldStorage = self.db.storage  # type: ignore[assignment]
+        self._ids: dict[str, dict[str, int]] = {name: {} for name in TABLES}
+        for name in TABLES:
+            self._storage.data.setdefault(name, {})
+
+    def table(self, name: str) -> Table:
+        if name not in self._ids:
+            raise KeyError(f"no projection named {name!r}; there are {', '.join(TABLES)}")
+        return self.db.table(name)
+
+    # ------------------------------------------------------------------ writes
+
+    def rebuild(self, state: SalonState, now: datetime) -> None:
+        """Every document from scratch (start-up, verify)."""
+        for name in TABLES:
+            self._storage.data[name] = {}
+            self._ids[name] = {}
+        for member_id in state.members.members:
+            self._member(state, member_id, now)
+        for card_id in state.packages.cards:
+            self._put("package_cards", card_id, encode(state.packages.cards[card_id]))
+        for coupon_id, coupon in state.coupons.coupons.items():
+            self._put("coupons", coupon_id, encode(coupon))
+        self._catalog(state)
+        self._staff(state)
+        self._clear_caches()
+
+    def update(self, state: SalonState, events: Iterable[Event], now: datetime) -> None:
+        """Rebuild the documents these events touched."""
+        members: set[str] = set()
+        cards: set[str] = set()
+        coupon_ids: set[str] = set()
+        catalog = staff = False
+        for event in events:
+            for name in _MEMBER_FIELDS:
+                value = getattr(event, name, "")
+                if value:
+                    members.add(value)
+            for name in _CARD_FIELDS:
+                value = getattr(event, name, "")
+                if value:
+                    cards.add(value)
+            for name in _COUPON_FIELDS:
+                value = getattr(event, name, "")
+                if value:
+                    coupon_ids.add(value)
+            catalog |= event.type_name in _CATALOG_EVENTS
+            staff |= event.type_name in _STAFF_EVENTS
+        for member_id in members:
+            self._member(state, member_id, now)
+        for card_id in cards:
+            card = state.packages.cards.get(card_id)
+            if card is not None:
+                self._put("package_cards", card_id, encode(card))
+                self._member(state, card.member_id, now)
+        for coupon_id in coupon_ids:
+            coupon = state.coupons.coupons.get(coupon_id)
+            if coupon is not None:
+                self._put("coupons", coupon_id, encode(coupon))
+        if catalog:
+            self._catalog(state)
+        if staff:
+            self._staff(state)
+        self._clear_caches()
+
+    def _member(self, state: SalonState, member_id: str, now: datetime) -> None:
+        member = state.members.members.get(member_id)
+        if member is None:
+            return
+        doc: dict[str, Any] = encode(member)
+        doc["tier_id"] = state.tiers.tier_ids.get(member_id, "")
+        doc["card_uids"] = [
+            link.card_uid for link in state.members.cards_of(member_id)
+            if link.status is CardStatus.ACTIVE
+        ]
+        doc["principal_fen"] = state.accounts.principal_fen(member_id)
+        doc["bonus_fen"] = state.accounts.spendable_bonus_fen(member_id, now)
+        doc["points"] = state.points.balance(member_id, now)
+        doc["debt_fen"] = state.tickets.debt_of(member_id)
+        doc["package_card_ids"] = [c.card_id for c in state.packages.cards_of(member_id)]
+        self._put("members", member_id, doc)
+
+    def _catalog(self, state: SalonState) -> None:
+        for name, items in (
+            ("services", state.catalog.services),
+            ("products", state.catalog.products),
+            ("plans", state.catalog.plans),
+        ):
+            self._storage.data[name], self._ids[name] = {}, {}
+            for key, item in items.items():
+                doc = encode(item)
+                doc["price_list_version"] = state.catalog.version
+                self._put(name, key, doc)
+
+    def _staff(self, state: SalonState) -> None:
+        self._storage.data["staff"], self._ids["staff"] = {}, {}
+        for staff_id, person in state.staff.staff.items():
+            self._put("staff", staff_id, encode(person))
+
+    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+        ids = self._ids[table]
+        doc_id = ids.get(key)
+        if doc_id is None:
+            doc_id = ids[key] = len(ids) + 1
+        self._storage.data[table][str(doc_id)] = doc
+
+    def _clear_caches(self) -> None:
+        for name in TABLES:
+            self.db.table(name).clear_cache()
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, table: str, key: str) -> Document | None:
+        """The document of one entity by its domain id (member id, card id, ...)."""
+        doc_id = self._ids[table].get(key)
+        if doc_id is None:
+            return None
+        found = self.table(table).get(doc_id=doc_id)
+        return found if isinstance(found, Document) else None
+
+    def dump(self) -> dict[str, dict[str, Any]]:
+        """Every table keyed by domain id (for verify's comparison)."""
+        return {
+            name: {key: self._storage.data[name][str(doc_id)] for key, doc_id in ids.items()}
+            for name, ids in self._ids.items()
+        }

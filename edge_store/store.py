@@ -1,0 +1,334 @@
+"""The edge store: decide a command, commit its events to the journal, then apply them.
+
+``EdgeStore.execute`` is the write path of ARCHITECTURE.md: the domain validates the
+command against current state, the journal appends the events as one record and
+fsyncs it (the commit), and only then is the in-memory state changed. A commit
+that cannot be made durable raises ``StoreError`` and changes nothing; after a
+write the disk refused to undo, the store keeps serving reads and refuses writes
+until it is reopened.
+
+One lock guards the journal and the state: commits are serialised (one writer) and
+a reader holding the lock never sees half of a ticket applied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tinydb.queries import QueryLike
+from tinydb.table import Document
+
+from edge_store.codec import decode, decode_event, encode, encode_event
+from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.files import DirLock, atomic_write
+from edge_store.journal import FileOps, Journal, OpenReport, RawRecord, encode_record
+from edge_store.projections import Projections
+from edge_store.snapshots import Snapshots
+from salon import engine  # noqa: F401  (registers every command handler and event type)
+from salon.commands import Command, decide
+from salon.context import Context
+from salon.errors import DomainError
+from salon.events import Event
+from salon.state import SalonState
+
+__all__ = ["IDENTITY_FORMAT", "EdgeStore", "StoreOptions", "events_of"]
+
+log = logging.getLogger(__name__)
+
+IDENTITY_FORMAT = 1
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """Policies of the store; ``hub`` fills them from its settings."""
+
+    snapshot_every_records: int = 2000
+    snapshot_every_seconds: int = 24 * 3600
+    keep_snapshots: int = 3
+    segment_bytes: int = 16 * 1024 * 1024
+    retention_days: int = 90
+    low_space_bytes: int = 256 * 1024 * 1024
+
+
+def events_of(record: RawRecord) -> tuple[Event, ...]:
+    """The domain events of one journal record."""
+    data = record.decoded()
+    return tuple(decode_event(e) for e in data["events"])
+
+
+class EdgeStore:
+    """One store's durable state in one data directory, with one writer."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        store_id: str,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        options: StoreOptions | None = None,
+        ops: FileOps | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.ctx = Context(store_id, clock, new_id)
+        self.options = options or StoreOptions()
+        self._ops = ops
+        self._lock = threading.RLock()
+        self._dir_lock = DirLock(data_dir)
+        self.journal = Journal(
+            data_dir / "journal", segment_bytes=self.options.segment_bytes, ops=ops
+        )
+        self.snapshots = Snapshots(
+            data_dir / "snapshots", store_id, keep=self.options.keep_snapshots
+        )
+        self.state = SalonState()
+        self.projections = Projections()
+        self.report: OpenReport | None = None
+        self.snapshot_seq = 0
+        self._snapshot_at: datetime | None = None
+        self._write_error: StoreError | None = None
+        self.low_space = False
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path | str,
+        store_id: str,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        options: StoreOptions | None = None,
+        ops: FileOps | None = None,
+    ) -> EdgeStore:
+        """Lock the directory, load the newest valid snapshot and replay the journal after it."""
+        store = cls(Path(data_dir), store_id, clock, new_id, options, ops)
+        store.data_dir.mkdir(parents=True, exist_ok=True)
+        store._dir_lock.acquire()
+        try:
+            store._check_identity()
+            store._load()
+        except BaseException:
+            store.journal.close()
+            store._dir_lock.release()
+            raise
+        return store
+
+    def close(self, snapshot: bool = True) -> None:
+        """Write a last snapshot (a clean shutdown makes the next start quick) and unlock."""
+        with self._lock:
+            if snapshot and self._write_error is None and self.journal.last_seq > self.snapshot_seq:
+                try:
+                    self.snapshot()
+                except (OSError, StoreError) as err:
+                    log.warning(
+                        "store: no snapshot at shutdown (%s); the next start replays more", err
+                    )
+            self.journal.close()
+            self._dir_lock.release()
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_identity(self) -> None:
+        path = self.data_dir / "store.json"
+        if not path.exists():
+            atomic_write(
+                path,
+                json.dumps({"format": IDENTITY_FORMAT, "store_id": self.ctx.store_id}).encode(),
+            )
+            return
+        data = json.loads(path.read_bytes())
+        if data.get("format", 0) > IDENTITY_FORMAT:
+            raise StoreError(
+                StoreErrorCode.FORMAT_NEWER,
+                {"file": path.name, "format": data["format"], "known": IDENTITY_FORMAT},
+            )
+        if data.get("store_id") != self.ctx.store_id:
+            raise StoreError(
+                StoreErrorCode.WRONG_STORE, {"file": path.name, "found": str(data.get("store_id"))}
+            )
+
+    def _load(self) -> None:
+        self.report = self.journal.open()
+        first, last = self.journal.first_seq, self.journal.last_seq
+        loaded = None
+        for path in self.snapshots.paths():
+            candidate = self.snapshots.load(path, _decode_state)
+            if candidate is None:
+                continue
+            if candidate.seq > last or candidate.seq < first - 1:
+                log.warning(
+                    "snapshot %s skipped: record %d is not in the journal (%d..%d)",
+                    path.name,
+                    candidate.seq,
+                    first,
+                    last,
+                )
+                continue
+            loaded = candidate
+            break
+        if loaded is None:
+            if first != 1:
+                raise StoreError(StoreErrorCode.NO_VALID_STATE, {"first_seq": first})
+            self.state, self.snapshot_seq = SalonState(), 0
+        else:
+            self.state, self.snapshot_seq = loaded.state, loaded.seq
+        for record in self.journal.read_after(self.snapshot_seq):
+            self.state.apply_all(events_of(record))
+        self._snapshot_at = self.ctx.clock()
+        self.projections.rebuild(self.state, self._snapshot_at)
+        self.check_space()
+
+    # ---------------------------------------------------------------- write path
+
+    def execute(self, command: Command) -> tuple[Event, ...]:
+        """Decide and commit ``command``; its events are durable when this returns.
+
+        A ``DomainError`` still commits what the refusal must leave behind (a failed
+        PIN attempt) and is re-raised; a ``StoreError`` means nothing was committed.
+        """
+        with self._lock:
+            self._writable()
+            try:
+                events = decide(self.state, command, self.ctx)
+            except DomainError as err:
+                self._commit(err.record)
+                raise
+            self._commit(events)
+            return events
+
+    def record_refusal(self, err: DomainError) -> None:
+        """Commit what a refusal decided outside ``execute`` must leave behind."""
+        with self._lock:
+            self._writable()
+            self._commit(err.record)
+
+    def _writable(self) -> None:
+        if self._write_error is not None:
+            raise StoreError(StoreErrorCode.READ_ONLY, self._write_error.params)
+
+    def _commit(self, events: tuple[Event, ...]) -> None:
+        if not events:
+            return
+        seq = self.journal.last_seq + 1
+        record = encode_record(
+            seq, self.ctx.store_id, self.ctx.clock(), [encode_event(e) for e in events]
+        )
+        try:
+            self.journal.append(record)
+        except StoreError as err:
+            if err.code is StoreErrorCode.READ_ONLY:
+                self._write_error = err
+            log.error("store: commit %d not durable: %s", seq, err.code.value)
+            self.check_space()
+            raise
+        self.state.apply_all(events)
+        self.projections.update(self.state, events, self.ctx.clock())
+        self._after_commit()
+
+    def _after_commit(self) -> None:
+        since = self.journal.last_seq - self.snapshot_seq
+        due = since >= self.options.snapshot_every_records
+        if not due and self._snapshot_at is not None:
+            age = (self.ctx.clock() - self._snapshot_at).total_seconds()
+            due = age >= self.options.snapshot_every_seconds
+        if due:
+            try:
+                self.snapshot()
+            except (OSError, StoreError) as err:
+                # The commit is already durable in the journal; a missing snapshot only
+                # makes the next start replay longer. Try again at the next commit.
+                log.warning("store: snapshot failed (%s)", err)
+        if seq_is_check_point(self.journal.last_seq):
+            self.check_space()
+
+    # ---------------------------------------------------------------- snapshots, space
+
+    def snapshot(self) -> Path:
+        """Write a snapshot of the current state now."""
+        with self._lock:
+            now = self.ctx.clock()
+            path = self.snapshots.write(
+                self.journal.last_seq, now.isoformat(), encode(self.state, SalonState)
+            )
+            self.snapshot_seq, self._snapshot_at = self.journal.last_seq, now
+            return path
+
+    def check_space(self) -> int:
+        """Free bytes on the data disk; sets ``low_space`` (and logs once) below the threshold."""
+        stats = os.statvfs(self.data_dir)
+        free = stats.f_bavail * stats.f_frsize
+        low = free < self.options.low_space_bytes
+        if low != self.low_space:
+            if low:
+                log.warning("store: low disk space, %d MiB left", free // (1024 * 1024))
+            else:
+                log.info("store: disk space recovered, %d MiB free", free // (1024 * 1024))
+        self.low_space = low
+        return free
+
+    # ---------------------------------------------------------------- reads
+
+    def read(self, fn: Callable[[SalonState], T]) -> T:
+        """Run ``fn`` on the state with no commit half-applied while it runs."""
+        with self._lock:
+            return fn(self.state)
+
+    def member_by_card(self, card_uid: str) -> Document:
+        """The member document of a tapped card (DomainError: unknown, blocked, garbled UID)."""
+        with self._lock:
+            member = self.state.members.by_card(card_uid)
+            return self._doc("members", member.member_id)
+
+    def member_by_mobile(self, mobile: str) -> Document:
+        """The member document of a mobile number as typed (DomainError if none)."""
+        with self._lock:
+            member = self.state.members.by_mobile(mobile)
+            return self._doc("members", member.member_id)
+
+    def product_by_barcode(self, barcode: str) -> Document:
+        """The product document of a scanned barcode (DomainError if unknown)."""
+        with self._lock:
+            product = self.state.catalog.product_by_barcode(barcode)
+            return self._doc("products", product.product_id)
+
+    def query(self, table: str, cond: QueryLike) -> list[Document]:
+        """TinyDB search over one projection, consistent with the last commit."""
+        with self._lock:
+            return self.projections.table(table).search(cond)
+
+    def _doc(self, table: str, key: str) -> Document:
+        doc = self.projections.get(table, key)
+        if doc is None:  # the state has it, so the projection must: a bug, not bad input
+            raise LookupError(f"projection {table} lacks {key}")
+        return doc
+
+    @property
+    def last_seq(self) -> int:
+        return self.journal.last_seq
+
+    @property
+    def writable(self) -> bool:
+        return self._write_error is None
+
+
+def _decode_state(raw: Any) -> SalonState:
+    state: SalonState = decode(raw, SalonState)
+    return state
+
+
+def seq_is_check_point(seq: int) -> bool:
+    """Free space is looked at every 64 commits (a statvfs is cheap, but not free on an SD card)."""
+    return seq % 64 == 0

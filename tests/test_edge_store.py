@@ -1,0 +1,220 @@
+"""The edge store: commit then apply, reopen to the same state, one writer, snapshots, verify."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from tinydb import Query
+
+from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.store import StoreOptions
+from edge_store.verify import verify
+from hub.demo_data import DEMO_DAY, DESK
+from hub.workload import mobile_of
+from salon.errors import DomainError, ErrorCode
+from salon.members import RegisterMember
+from salon.testing import ManualClock
+from salon.tickets import TicketPaid
+from tests.store_support import STORE_ID, busy_store, open_store, state_json, workload
+
+
+def test_a_reopened_store_has_the_state_and_documents_it_had(tmp_path: Path) -> None:
+    with busy_store(tmp_path) as (store, _):
+        before = state_json(store.state)
+        docs = store.projections.dump()
+        last = store.last_seq
+    again = open_store(tmp_path)
+    assert again.last_seq == last
+    assert state_json(again.state) == before
+    assert again.projections.dump() == docs
+    again.close()
+
+
+def test_reopening_without_a_snapshot_replays_the_whole_journal(tmp_path: Path) -> None:
+    with busy_store(tmp_path) as (store, _):
+        before = state_json(store.state)
+        store.close(snapshot=False)
+        store.journal.close()
+    for snap in (tmp_path / "snapshots").glob("*.snap"):
+        snap.unlink()
+    again = open_store(tmp_path)
+    assert again.snapshot_seq == 0
+    assert state_json(again.state) == before
+    again.close()
+
+
+def test_a_damaged_newest_snapshot_falls_back_to_an_older_one(tmp_path: Path) -> None:
+    options = StoreOptions(snapshot_every_records=10)
+    with busy_store(tmp_path, options=options) as (store, _):
+        before = state_json(store.state)
+    snaps = sorted((tmp_path / "snapshots").glob("*.snap"))
+    assert len(snaps) == 3
+    snaps[-1].write_bytes(snaps[-1].read_bytes()[:-20])
+    again = open_store(tmp_path, options=options)
+    assert again.snapshot_seq == int(snaps[-2].stem)
+    assert state_json(again.state) == before
+    again.close()
+
+
+def test_snapshots_follow_the_record_policy_and_keep_three(tmp_path: Path) -> None:
+    with busy_store(tmp_path, sales=40, options=StoreOptions(snapshot_every_records=10)) as (
+        store, _
+    ):
+        seqs = [int(p.stem) for p in (tmp_path / "snapshots").glob("*.snap")]
+        assert len(seqs) == 3
+        assert max(seqs) > store.last_seq - 10
+
+
+def test_a_second_opener_of_the_data_directory_is_refused(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    with pytest.raises(StoreError) as err:
+        open_store(tmp_path)
+    assert err.value.code is StoreErrorCode.LOCKED
+    assert err.value.params["pid"] == str(os.getpid())
+    code = (
+        "import sys\nfrom tests.store_support import open_store\nfrom edge_store.errors import "
+        "StoreError\ntry:\n    open_store(__import__('pathlib').Path(sys.argv[1]))\n"
+        "except StoreError as e:\n    print(e.code.value)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                            text=True, cwd=Path(__file__).parent.parent, check=True)
+    assert result.stdout.strip() == "store.locked"
+    store.close()
+    open_store(tmp_path).close()  # released on close
+
+
+def test_a_store_refuses_a_data_directory_of_another_store(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    from edge_store.store import EdgeStore
+    from salon.testing import SequentialIds
+
+    with pytest.raises(StoreError) as err:
+        EdgeStore.open(tmp_path, "another-store", ManualClock(DEMO_DAY), SequentialIds("X"))
+    assert err.value.code is StoreErrorCode.WRONG_STORE
+
+
+def test_a_refused_command_changes_neither_journal_nor_state(tmp_path: Path) -> None:
+    with busy_store(tmp_path) as (store, _):
+        before, last = state_json(store.state), store.last_seq
+        with pytest.raises(DomainError) as err:
+            store.execute(RegisterMember(actor_id=DESK, name="重复", mobile=mobile_of(1)))
+        assert err.value.code is ErrorCode.MOBILE_TAKEN
+        assert store.last_seq == last
+        assert state_json(store.state) == before
+
+
+def test_hot_lookups_and_queries_go_through_the_projections(tmp_path: Path) -> None:
+    with busy_store(tmp_path) as (store, _):
+        member = store.member_by_card("c00000003")  # UIDs are normalised like the domain does
+        assert member["mobile"] == mobile_of(3)
+        assert store.member_by_mobile("139 0000 0003")["member_id"] == member["member_id"]
+        assert store.product_by_barcode("6901234567892")["product_id"] == "P-SH"
+        rich = store.query("members", Query().principal_fen > 0)
+        assert rich and all(
+            store.state.accounts.principal_fen(doc["member_id"]) == doc["principal_fen"]
+            for doc in rich
+        )
+        with pytest.raises(DomainError) as err:
+            store.member_by_card("C0000FFFF")
+        assert err.value.code is ErrorCode.UNKNOWN_CARD
+
+
+def test_the_documents_follow_each_commit(tmp_path: Path) -> None:
+    with busy_store(tmp_path) as (store, work):
+        member_id = work.members[0]
+        work.checkout(member_id)
+        doc = store.projections.get("members", member_id)
+        assert doc is not None
+        assert doc["points"] == store.state.points.balance(member_id, work.clock())
+        assert doc["principal_fen"] == store.state.accounts.principal_fen(member_id)
+
+
+def test_verify_finds_nothing_in_a_clean_store_and_a_planted_difference(tmp_path: Path) -> None:
+    with busy_store(tmp_path, options=StoreOptions(snapshot_every_records=25)) as (store, _):
+        report = verify(store)
+        assert report.ok, report.differences
+        assert len(report.snapshots_checked) >= 2
+        lot = next(iter(store.state.accounts.lots.values()))
+        store.state.accounts.lots[lot.lot_id] = dataclasses.replace(lot, principal_fen=1)
+        report = verify(store)
+        assert not report.ok
+        assert any(f"accounts.lots.{lot.lot_id}.principal_fen" in d for d in report.differences)
+
+
+class _FullDisk:
+    def __init__(self) -> None:
+        self.full = False
+        self.truncate_fails = False
+
+    def write(self, fd: int, data: bytes) -> int:
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        os.fdatasync(fd)
+
+
+def test_a_commit_on_a_full_disk_fails_cleanly_and_works_when_space_returns(
+    tmp_path: Path,
+) -> None:
+    ops = _FullDisk()
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, ops=ops)
+    work = workload(store, clock)
+    work.setup()
+    work.register(5)
+    before, last = state_json(store.state), store.last_seq
+    ops.full = True
+    with pytest.raises(StoreError) as err:
+        work.checkout(work.members[0])
+    assert err.value.code is StoreErrorCode.NOT_DURABLE
+    assert store.last_seq == last and state_json(store.state) == before
+    assert store.member_by_mobile(mobile_of(0))  # reads go on
+    ops.full = False
+    events = work.checkout(work.members[0])
+    assert any(isinstance(e, TicketPaid) for e in events)
+    store.close()
+
+
+def test_readers_never_see_half_a_ticket(tmp_path: Path) -> None:
+    with busy_store(tmp_path, sales=0) as (store, work):
+        stop = threading.Event()
+        torn: list[str] = []
+
+        def check(state: object) -> None:
+            from salon.state import SalonState
+
+            assert isinstance(state, SalonState)
+            for ticket_id, record in state.tickets.tickets.items():
+                earned = sum(s.points_earned for s in record.paid.lines)
+                if state.points.earned_by(ticket_id) != earned:
+                    torn.append(ticket_id)
+
+        def reader() -> None:
+            while not stop.is_set():
+                store.read(check)
+
+        threads = [threading.Thread(target=reader) for _ in range(2)]
+        for t in threads:
+            t.start()
+        try:
+            work.sales(60)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert len(store.state.tickets.tickets) == 60
+        assert torn == []
+
+
+def test_store_id_is_fixed_at_creation(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    assert STORE_ID in (tmp_path / "store.json").read_text()

@@ -1,0 +1,197 @@
+"""The journal: durable appends, gap-free sequences, torn tails quarantined, corruption refused."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.journal import Journal, encode_record
+
+AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def _append(journal: Journal, n: int) -> list[bytes]:
+    records = []
+    for _ in range(n):
+        seq = journal.last_seq + 1
+        record = encode_record(seq, "s1", AT, [{"type": "Noted", "n": seq, "text": "洗剪吹" * seq}])
+        journal.append(record)
+        records.append(record)
+    return records
+
+
+def _journal(path: Path, **kw: int) -> Journal:
+    journal = Journal(path / "journal", **kw)
+    journal.open()
+    return journal
+
+
+def _segment(path: Path) -> Path:
+    (only,) = sorted((path / "journal").iterdir())
+    return only
+
+
+def test_appended_records_read_back_in_order_after_reopen(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    _append(journal, 5)
+    journal.close()
+    again = _journal(tmp_path)
+    assert again.last_seq == 5
+    assert [r.seq for r in again.read_after(2)] == [3, 4, 5]
+    assert [r.decoded()["events"][0]["n"] for r in again.read_after(0, limit=2)] == [1, 2]
+
+
+def test_records_roll_into_new_segments_without_gaps(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, segment_bytes=600)
+    _append(journal, 12)
+    spans = journal.segment_spans()
+    assert len(spans) > 2
+    assert [first for _, first, _, _ in spans] == [1] + [last + 1 for _, _, last, _ in spans[:-1]]
+    journal.close()
+    again = _journal(tmp_path, segment_bytes=600)
+    assert [r.seq for r in again.read_after(0)] == list(range(1, 13))
+
+
+def test_remove_through_keeps_the_active_segment_and_later_records(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, segment_bytes=600)
+    _append(journal, 12)
+    removed = journal.remove_through(7)
+    assert removed and all(not p.exists() for p in removed)
+    assert journal.first_seq <= 8
+    assert [r.seq for r in journal.read_after(7)] == [8, 9, 10, 11, 12]
+    journal.remove_through(10_000)
+    assert len(journal.segment_spans()) == 1
+
+
+def test_a_torn_last_record_is_cut_at_every_byte_offset(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    records = _append(journal, 3)
+    journal.close()
+    segment = _segment(tmp_path)
+    whole = segment.read_bytes()
+    good_end = len(whole) - len(records[-1])
+    for cut in range(good_end + 1, len(whole)):
+        segment.write_bytes(whole[:cut])
+        again = _journal(tmp_path)
+        assert again.last_seq == 2, cut
+        assert segment.stat().st_size == good_end
+        again.close()
+    quarantined = sorted((tmp_path / "quarantine").iterdir())
+    assert len(quarantined) == len(whole) - good_end - 1
+    assert all(whole[good_end:].startswith(q.read_bytes()) for q in quarantined)
+
+
+def test_a_flipped_byte_in_the_last_record_is_quarantined(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    records = _append(journal, 3)
+    journal.close()
+    segment = _segment(tmp_path)
+    whole = segment.read_bytes()
+    start = len(whole) - len(records[-1])
+    for offset in range(start, len(whole), 7):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 0x40
+        segment.write_bytes(bytes(damaged))
+        again = _journal(tmp_path)
+        assert again.last_seq == 2, offset
+        assert again.read_after(1).__next__().seq == 2
+        again.close()
+
+
+def test_appending_after_a_cut_tail_continues_the_sequence(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    _append(journal, 3)
+    journal.close()
+    segment = _segment(tmp_path)
+    segment.write_bytes(segment.read_bytes()[:-5])
+    again = _journal(tmp_path)
+    _append(again, 2)
+    assert [r.seq for r in again.read_after(0)] == [1, 2, 3, 4]
+
+
+def test_damage_before_a_good_record_is_refused_not_dropped(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    records = _append(journal, 3)
+    journal.close()
+    segment = _segment(tmp_path)
+    damaged = bytearray(segment.read_bytes())
+    middle = len(damaged) - len(records[-1]) - len(records[-2]) // 2
+    damaged[middle] ^= 0x01
+    segment.write_bytes(bytes(damaged))
+    with pytest.raises(StoreError) as err:
+        _journal(tmp_path)
+    assert err.value.code is StoreErrorCode.JOURNAL_CORRUPT
+    assert segment.read_bytes() == bytes(damaged), "a refused open must not change the file"
+
+
+def test_a_segment_written_by_a_newer_version_is_refused(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    _append(journal, 1)
+    journal.close()
+    segment = _segment(tmp_path)
+    data = bytearray(segment.read_bytes())
+    data[8:10] = (99).to_bytes(2, "big")
+    segment.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as err:
+        _journal(tmp_path)
+    assert err.value.code is StoreErrorCode.FORMAT_NEWER
+
+
+def test_a_half_created_segment_is_dropped(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    _append(journal, 2)
+    journal.close()
+    (tmp_path / "journal" / f"{3:020d}.seg").write_bytes(b"SALON")
+    again = _journal(tmp_path)
+    assert again.last_seq == 2
+    _append(again, 1)
+    assert [r.seq for r in again.read_after(0)] == [1, 2, 3]
+
+
+class _FailingOps:
+    """Fails the n-th write or fsync with an OS error, as a full or dying disk does."""
+
+    def __init__(self, errno_: int, fail_write: bool = True) -> None:
+        self.errno = errno_
+        self.fail_write = fail_write
+        self.armed = False
+
+    def write(self, fd: int, data: bytes) -> int:
+        if self.armed and self.fail_write:
+            half = os.write(fd, data[: len(data) // 2])  # a partial write, then the disk is full
+            assert half
+            raise OSError(self.errno, os.strerror(self.errno))
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        if self.armed and not self.fail_write:
+            raise OSError(self.errno, os.strerror(self.errno))
+        os.fdatasync(fd)
+
+
+@pytest.mark.parametrize("fail_write", [True, False], ids=["write", "fsync"])
+def test_a_failed_append_leaves_nothing_and_the_next_one_succeeds(
+    tmp_path: Path, fail_write: bool
+) -> None:
+    import errno
+
+    ops = _FailingOps(errno.ENOSPC, fail_write)
+    journal = Journal(tmp_path / "journal", ops=ops)
+    journal.open()
+    _append(journal, 2)
+    size = _segment(tmp_path).stat().st_size
+    ops.armed = True
+    with pytest.raises(StoreError) as err:
+        _append(journal, 1)
+    assert err.value.code is StoreErrorCode.NOT_DURABLE
+    assert err.value.params["reason"] == "ENOSPC"
+    assert _segment(tmp_path).stat().st_size == size
+    assert journal.last_seq == 2
+    ops.armed = False
+    _append(journal, 1)
+    journal.close()
+    assert [r.seq for r in _journal(tmp_path).read_after(0)] == [1, 2, 3]
