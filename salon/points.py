@@ -53,6 +53,7 @@ __all__ = [
     "plan_reverse",
     "points_for",
     "redeem_value_fen",
+    "reverse_event",
 ]
 
 
@@ -183,13 +184,17 @@ def plan_reverse(
 ) -> tuple[tuple[PointsDraw, ...], int]:
     """Take back ``points`` earned by ``source_id``: the draws, and the points debt left over.
 
-    First from the lots the source made (even expired: they were its points), then from the
-    member's other lots, soonest expiry first; with ``now`` given, expired other lots are
-    left alone so worthless points do not cancel debt. ``restored`` are draws given back
-    by the same command (a refund restoring a redemption) that the state does not show yet.
+    Points the source's lots already lost to expiry count as taken back first: the member
+    lost them once, and drawing them again from newer lots would take them twice. The
+    remainder comes first from the lots the source made (even expired: they were its
+    points), then from the member's other lots, soonest expiry first; with ``now`` given,
+    expired other lots are left alone so worthless points do not cancel debt. What neither
+    the draws nor the debt cover is the part lost to expiry. ``restored`` are draws given
+    back by the same command (a refund restoring a redemption) that the state does not show.
     """
     if points <= 0:
         return (), 0
+    points -= min(points, state.points.lost_to_expiry(source_id))
     extra: dict[str, int] = {}
     for draw in restored:
         extra[draw.lot_id] = extra.get(draw.lot_id, 0) + draw.points
@@ -207,6 +212,23 @@ def plan_reverse(
         key=_spend_order,
     )
     return _draw([*own, *others], points)
+
+
+def reverse_event(
+    state: SalonState, member_id: str, source_id: str, points: int, meta: EventMeta,
+    now: datetime, restored: Sequence[PointsDraw] = (),
+) -> PointsReversed:
+    """The event taking back ``points`` earned by ``source_id``, planned by plan_reverse.
+
+    The part already lost to expiry is recorded too, so the ledger counts it only once.
+    """
+    if points < 0:
+        raise ValueError("points reversed cannot be negative")
+    draws, debt = plan_reverse(state, member_id, source_id, points, now=now, restored=restored)
+    return PointsReversed(
+        meta=meta, member_id=member_id, source_id=source_id, draws=draws, debt_points=debt,
+        expired_points=points - sum(d.points for d in draws) - debt,
+    )
 
 
 def adjust_event(

@@ -81,12 +81,17 @@ class PointsRestored(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PointsReversed(Event):
-    """Points earned by ``source_id`` taken back; what no lot could cover became debt."""
+    """Points earned by ``source_id`` taken back; what no lot could cover became debt.
+
+    ``expired_points`` of them had already expired from the source's own lots: they count as
+    taken back without a draw, since the member lost them once already.
+    """
 
     member_id: str
     source_id: str
     draws: tuple[PointsDraw, ...]
     debt_points: int
+    expired_points: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +130,7 @@ class PointsBook:
     _debt: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _earned: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _earned_by_source: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _lost_to_expiry: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _redeemed: dict[str, dict[str, int]] = field(default_factory=dict)
     _redeemer: dict[str, str] = field(default_factory=dict)
 
@@ -147,12 +153,15 @@ class PointsBook:
                 self._unrecord_redemption(event.ticket_id, event.draws)
             case PointsReversed():
                 self._take(event.draws)
-                taken = _total(event.draws) + event.debt_points
+                taken = _total(event.draws) + event.debt_points + event.expired_points
                 self._debt[event.member_id] += event.debt_points
                 self._earned[event.member_id] -= taken
                 self._earned_by_source[event.source_id] -= taken
+                if event.expired_points:
+                    self._lost_to_expiry[event.source_id] -= event.expired_points
             case PointsExpired():
                 self._take((PointsDraw(event.lot_id, event.points),))
+                self._lost_to_expiry[self._lots[event.lot_id].source_id] += event.points
             case PointsAdjusted():
                 if event.points > 0:
                     self._new_lot(event.member_id, event.adjustment_id, event.lot_id,
@@ -225,6 +234,10 @@ class PointsBook:
     def earned_by(self, source_id: str) -> int:
         """Points ``source_id`` earned, net of what was already reversed: what a refund takes."""
         return self._earned_by_source.get(source_id, 0)
+
+    def lost_to_expiry(self, source_id: str) -> int:
+        """Points of the source's lots removed by expiry and not yet counted in a reversal."""
+        return self._lost_to_expiry.get(source_id, 0)
 
     def redeemed_on(self, ticket_id: str) -> tuple[PointsDraw, ...]:
         """The draws of a ticket's redemption not yet restored: what a refund gives back."""

@@ -18,7 +18,7 @@ from salon.events import Event
 from salon.package_cards import PackageCardRefunded, PackageSessionRestored
 from salon.package_ledger import CardClosure
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
-from salon.points import PointsRestored, PointsReversed
+from salon.points import PointsRestored
 from salon.settlement import merge_lot_draws
 from salon.staff import Permission, audit, require
 from salon.stored_value import StoredValueRestored
@@ -124,11 +124,8 @@ def _reverse(
                                   ticket_id=ticket_id, draws=point_draws))
     earned = sum(s.points_earned for s in lines)
     if earned:
-        taken, debt = points.plan_reverse(
-            state, member_id, ticket_id, earned, now=at, restored=point_draws
-        )
-        out.append(PointsReversed(meta=ctx.meta(actor_id, at), member_id=member_id,
-                                  source_id=ticket_id, draws=taken, debt_points=debt))
+        out.append(points.reverse_event(state, member_id, ticket_id, earned,
+                                        ctx.meta(actor_id, at), at, restored=point_draws))
     for s in lines:
         for value in s.line.package_values:
             out.append(PackageSessionRestored(
@@ -141,7 +138,8 @@ def _reverse(
                 meta=ctx.meta(actor_id, at), card_id=s.card_id,
                 refund_fen=s.paid_now_fen,
                 sessions_cancelled=package_cards.remaining_sessions(state, s.card_id),
-                debt_cancelled_fen=s.paid_by(PaymentMethod.DEBT),
+                # What is still owed: a repaid part came back as money above.
+                debt_cancelled_fen=state.tickets.debts.get((ticket_id, s.line.line_no), 0),
             ))
     entries = tuple(e for s in lines for e in s.commissions)
     if entries:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from salon import commissions, package_cards, points, stored_value, tiers
@@ -117,10 +118,14 @@ def _scaled_reversal(entries: Sequence[CommissionEntry], num: int, den: int) -> 
     if den <= 0 or num <= 0:
         return ()
     return tuple(
-        replace(e, base_fen=mul_div(e.base_fen, num, den, RoundingMode.HALF_UP),
-                amount_fen=mul_div(e.amount_fen, num, den, RoundingMode.HALF_UP))
+        replace(e, base_fen=_share(e.base_fen, num, den), amount_fen=_share(e.amount_fen, num, den))
         for e in entries
     )
+
+
+def _share(amount: int, num: int, den: int) -> int:
+    """``amount × num / den`` rounded half up; nothing when ``num`` or ``den`` is not positive."""
+    return mul_div(amount, num, den, RoundingMode.HALF_UP) if den > 0 and num > 0 else 0
 
 
 @handles(Recharge)
@@ -207,16 +212,43 @@ def refund_package_card(
         events.append(RefundPaidOut(meta=ctx.meta(cmd.actor_id, at), source_id=cmd.card_id,
                                     member_id=member_id, method=method,
                                     amount_fen=plan.refund_fen))
-    line_key = state.tickets.card_lines.get(cmd.card_id)
-    if line_key is not None:
-        record = state.tickets.get(line_key[0])
-        settlement = record.line(line_key[1]) if record else None
-        if settlement is not None and settlement.commissions:
-            paid = settlement.line.net_fen
-            reversal = _scaled_reversal(settlement.commissions, plan.refund_fen, paid)
-            if reversal:
-                events.append(CommissionReversed(meta=ctx.meta(cmd.actor_id, at),
-                                                 source_id=line_key[0], entries=reversal))
+    events.extend(_reverse_card_sale(state, ctx, cmd.actor_id, at, cmd.card_id, plan))
+    return events
+
+
+def _reverse_card_sale(
+    state: SalonState, ctx: Context, actor_id: str, at: datetime, card_id: str,
+    plan: package_cards.CardRefundPlan,
+) -> list[Event]:
+    """Take back, in the refunded share, what the ticket line that sold the card earned.
+
+    Commission was earned on the card's whole price (upgrade credit and debt included), so
+    the share is what the refund pays back or cancels of that price. Points and tier spend
+    were earned on money paid, so their share is the refund's part of the card's paid value:
+    the member keeps those of the value used. A card made by a transfer was never sold.
+    """
+    line_key = state.tickets.card_lines.get(card_id)
+    record = state.tickets.get(line_key[0]) if line_key else None
+    sale = record.line(line_key[1]) if record and line_key else None
+    if record is None or sale is None:
+        return []
+    ticket_id, member_id = record.paid.ticket_id, record.paid.member_id
+    events: list[Event] = []
+    price = sale.line.credit_fen + sale.line.net_fen
+    cancelled = min(plan.refund_fen + plan.debt_cancelled_fen, price)
+    reversal = _scaled_reversal(sale.commissions, cancelled, price)
+    if reversal:
+        events.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
+                                         entries=reversal))
+    paid = state.packages.get(card_id).paid_fen
+    points_back = _share(sale.points_earned, plan.refund_fen, paid)
+    spend_back = _share(sale.paid_now_fen, plan.refund_fen, paid)
+    if points_back:
+        events.append(points.reverse_event(state, member_id, ticket_id, points_back,
+                                           ctx.meta(actor_id, at), at))
+    if member_id and (points_back or spend_back):
+        events.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
+                                            spend_fen=-spend_back, points=-points_back))
     return events
 
 

@@ -35,6 +35,7 @@ from salon.points import (
     plan_reverse,
     points_for,
     redeem_value_fen,
+    reverse_event,
 )
 from salon.staff import HQ_ACTOR, SensitiveActAudited
 from salon.testing import ManualClock
@@ -85,11 +86,9 @@ def restore(salon: Salon, member_id: str, ticket_id: str) -> PointsRestored:
 
 
 def reverse(salon: Salon, member_id: str, source_id: str, points: int) -> PointsReversed:
-    draws, debt = plan_reverse(salon.state, member_id, source_id, points)
-    event = PointsReversed(
-        meta=salon.ctx.meta(DESK), member_id=member_id, source_id=source_id, draws=draws,
-        debt_points=debt,
-    )
+    now = salon.ctx.clock()
+    event = reverse_event(salon.state, member_id, source_id, points, salon.ctx.meta(DESK, now),
+                          now)
     commit(salon, event)
     return event
 
@@ -538,9 +537,10 @@ def test_book_equals_the_sum_of_events_and_never_goes_negative(
         assert 0 <= book.balance(member, salon.ctx.clock()) <= book.held(member)
         assert book.held(member) - book.debt(member) == signed_total(salon.history, member)
         earned = sum(e.points for e in salon.history if isinstance(e, PointsEarned))
-        reversed_ = sum(sum(d.points for d in e.draws) + e.debt_points
+        reversed_ = sum(sum(d.points for d in e.draws) + e.debt_points + e.expired_points
                         for e in salon.history if isinstance(e, PointsReversed))
         assert book.lifetime_earned(member) == earned - reversed_
+        assert all(book.lost_to_expiry(f"s{i}") >= 0 for i in range(4))
 
 
 @settings(max_examples=100, deadline=None)
