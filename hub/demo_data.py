@@ -81,14 +81,14 @@ PLANS = (
 def seed(salon: Salon) -> None:
     """Apply HQ's config and price list and hire the store's staff."""
     salon.execute(HireStaff(actor_id=HQ_ACTOR, staff_id=OWNER, name="林总", role=Role.OWNER,
-                            level="owner"))
+                            level="owner", reason="开店"))
     for staff_id, name, role, level in (
         (MANAGER, "王店长", Role.MANAGER, "director"),
         (DESK, "小陈", Role.FRONT_DESK, "desk"),
         (STYLIST, "Tony", Role.STYLIST, "senior"),
     ):
         salon.execute(HireStaff(actor_id=OWNER, staff_id=staff_id, name=name, role=role,
-                                level=level))
+                                level=level, reason="入职"))
     salon.execute(ConfigureStore(actor_id=HQ_ACTOR, config=CONFIG))
     salon.execute(PublishPriceList(actor_id=HQ_ACTOR, version=1, services=SERVICES,
                                    products=PRODUCTS, plans=PLANS))

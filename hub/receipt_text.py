@@ -55,18 +55,24 @@ class _Receipt:
     def amount(self, msgid: str, fen: int, **params: object) -> None:
         self.lines.append(_row(self.t(msgid, **params), format_fen(fen)))
 
-    def balances(self, member_id: str) -> None:
+    def balances(self, member_id: str, at_utc: datetime) -> None:
+        """What the member can spend as of the receipt's time.
+
+        Bonus, points and sessions past their expiry are left out even before an expiry
+        command sweeps them: the receipt must not promise what the till would refuse.
+        """
         if not member_id:
             return
+        accounts = self.state.accounts
         self.lines.append("-" * WIDTH)
-        self.amount("receipt.balance_principal", self.state.accounts.principal_fen(member_id))
-        self.amount("receipt.balance_bonus", self.state.accounts.bonus_fen(member_id))
+        self.amount("receipt.balance_principal", accounts.principal_fen(member_id))
+        self.amount("receipt.balance_bonus", accounts.spendable_bonus_fen(member_id, at_utc))
         for card in self.state.packages.cards_of(member_id):
             plan = self.state.catalog.plans.get(card.plan_id)
-            left = self.state.packages.remaining_sessions(card.card_id)
+            left = 0 if card.expired(at_utc) else card.remaining_sessions
             self.lines.append(_row(plan.name if plan else card.plan_id,
                                    self.t("receipt.sessions_left", n=left)))
-        points = self.state.points.held(member_id)
+        points = self.state.points.balance(member_id, at_utc)
         self.lines.append(_row(self.t("receipt.points"), str(points)))
         rule = tier_of(self.state, member_id)
         self.lines.append(_row(self.t("receipt.tier"), rule.name))
@@ -109,7 +115,7 @@ def render_ticket(state: SalonState, paid: TicketPaid, locale: Locale = "zh_CN")
     earned = sum(s.points_earned for s in paid.lines)
     if paid.member_id:
         r.lines.append(_row(r.t("receipt.points_earned"), str(earned)))
-    r.balances(paid.member_id)
+    r.balances(paid.member_id, paid.meta.at)
     return r.text()
 
 
@@ -127,5 +133,5 @@ def render_recharge(
         r.amount("receipt.paid_by", p.amount_fen, method=r.t(f"method.{p.method.value}"))
     if paid.change_fen:
         r.amount("receipt.change", paid.change_fen)
-    r.balances(paid.member_id)
+    r.balances(paid.member_id, paid.meta.at)
     return r.text()

@@ -1,4 +1,8 @@
-"""Commands HQ and the owner use to set a store up: price list, configuration, staff."""
+"""Commands that set a store up: HQ's price list and configuration, and the store's staff.
+
+Prices and config are HQ's (it wins, see ARCHITECTURE.md): only HQ_ACTOR holds CONFIGURE.
+Staff are hired and changed by HQ or the owner, each act audited with its reason.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,16 @@ from salon.config import StoreConfig, StoreConfigured
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
-from salon.staff import Permission, Role, StaffChanged, StaffHired, StaffLeft, audit, require
+from salon.staff import (
+    HQ_ACTOR,
+    Permission,
+    Role,
+    StaffChanged,
+    StaffHired,
+    StaffLeft,
+    audit,
+    require,
+)
 from salon.state import SalonState
 
 __all__ = ["ChangeStaff", "ConfigureStore", "HireStaff", "PublishPriceList", "RemoveStaff"]
@@ -36,6 +49,7 @@ class HireStaff(Command):
     name: str
     role: Role
     level: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,14 +121,25 @@ def hire_staff(state: SalonState, cmd: HireStaff, ctx: Context) -> Sequence[Even
         raise DomainError(ErrorCode.STAFF_EXISTS, {"staff_id": cmd.staff_id})
     if not cmd.staff_id.strip() or not cmd.name.strip():
         raise DomainError(ErrorCode.INVALID_INPUT, {"field": "staff", "reason": "empty"})
+    # Any spelling of HQ's id is refused, so no one on a screen or receipt passes for HQ.
+    if cmd.staff_id.strip().lower() == HQ_ACTOR:
+        raise DomainError(ErrorCode.STAFF_ID_RESERVED, {"staff_id": cmd.staff_id})
+    meta = ctx.meta(cmd.actor_id)
     return [
         StaffHired(
-            meta=ctx.meta(cmd.actor_id),
+            meta=meta,
             staff_id=cmd.staff_id,
             name=cmd.name.strip(),
             role=cmd.role,
             level=cmd.level,
-        )
+        ),
+        audit(
+            ctx.meta(cmd.actor_id, meta.at),
+            Permission.MANAGE_STAFF,
+            cmd.staff_id,
+            cmd.reason,
+            detail=f"hired role={cmd.role.value} level={cmd.level}",
+        ),
     ]
 
 

@@ -15,9 +15,9 @@ from salon.catalog import ItemKind
 from salon.commands import Command, handles
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
-from salon.events import Event
+from salon.events import Event, EventMeta
 from salon.money import BP_WHOLE, RoundingMode, apply_bp
-from salon.staff import Permission, require
+from salon.staff import HQ_ACTOR, Permission, SensitiveActAudited, audit, require
 
 if TYPE_CHECKING:
     from salon.state import SalonState
@@ -256,6 +256,8 @@ class IssueCoupon(Command):
     kinds: tuple[ItemKind, ...] = (ItemKind.SERVICE, ItemKind.PRODUCT)
     new_customers_only: bool = False
     max_discount_fen: int = 0
+    reason: str = ""
+    """Why store staff give it (the audit log needs one); HQ's campaigns need none."""
 
 
 def _generated_code(seed: str) -> str:
@@ -286,6 +288,49 @@ def _check_terms(cmd: IssueCoupon) -> None:
         raise _invalid("kinds", "empty")
 
 
+def _cap_of(state: SalonState, actor_id: str) -> tuple[int, int]:
+    """The actor's manual-discount cap (bp, fen) from the checkout policy; no cap: (0, 0)."""
+    role = state.staff.active(actor_id).role.value
+    caps = [c for c in state.config.checkout.discount_caps if c.role == role]
+    return min([c.max_bp for c in caps], default=0), min([c.max_fen for c in caps], default=0)
+
+
+def _within_cap(cmd: IssueCoupon, cap_bp: int, cap_fen: int) -> bool:
+    """Whether the coupon can never take off more than the cap allows a manual discount.
+
+    At checkout the cap is the smaller of ``cap_fen`` and ``cap_bp`` of the ticket, so a
+    coupon fits only in its worst case: a PERCENT one needs a fen ceiling within
+    ``cap_fen``, and a FIXED one a minimum spend of which its value is at most ``cap_bp``
+    (without one, ¥20 off a ¥20 wash is 100% off).
+    """
+    match cmd.kind:
+        case CouponKind.PERCENT:
+            return cmd.value <= cap_bp and 0 < cmd.max_discount_fen <= cap_fen
+        case CouponKind.FIXED:
+            most = min(cmd.value, cmd.max_discount_fen or cmd.value)
+            return most <= cap_fen and most <= apply_bp(
+                cmd.min_spend_fen, cap_bp, RoundingMode.DOWN
+            )
+
+
+def _staff_audit(
+    state: SalonState, cmd: IssueCoupon, meta: EventMeta, coupon_id: str, code: str
+) -> SensitiveActAudited:
+    """The audit of a coupon store staff give: past the actor's discount cap it needs the
+    right to exceed the cap, or a coupon would be a way round it."""
+    cap_bp, cap_fen = _cap_of(state, cmd.actor_id)
+    act = Permission.ISSUE_COUPON
+    if not _within_cap(cmd, cap_bp, cap_fen):
+        if not state.staff.can(cmd.actor_id, Permission.DISCOUNT_OVER_CAP):
+            raise DomainError(ErrorCode.COUPON_OVER_CAP, {"cap_bp": cap_bp, "cap_fen": cap_fen})
+        act = Permission.DISCOUNT_OVER_CAP
+    detail = (
+        f"code={code} kind={cmd.kind.value} value={cmd.value} "
+        f"min_spend_fen={cmd.min_spend_fen} max_discount_fen={cmd.max_discount_fen}"
+    )
+    return audit(meta, act, coupon_id, cmd.reason, detail=detail)
+
+
 @handles(IssueCoupon)
 def issue_coupon(state: SalonState, cmd: IssueCoupon, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.ISSUE_COUPON)
@@ -305,9 +350,10 @@ def issue_coupon(state: SalonState, cmd: IssueCoupon, ctx: Context) -> Sequence[
     code = code or _generated_code(coupon_id)
     if code in state.coupons.code_index or code in state.coupons.coupons:
         raise DomainError(ErrorCode.COUPON_EXISTS, {"coupon": code})
-    return [
+    at = ctx.clock()
+    events: list[Event] = [
         CouponIssued(
-            meta=ctx.meta(cmd.actor_id),
+            meta=ctx.meta(cmd.actor_id, at),
             coupon_id=coupon_id,
             code=code,
             kind=cmd.kind,
@@ -323,3 +369,6 @@ def issue_coupon(state: SalonState, cmd: IssueCoupon, ctx: Context) -> Sequence[
             max_discount_fen=cmd.max_discount_fen,
         )
     ]
+    if cmd.actor_id != HQ_ACTOR:
+        events.append(_staff_audit(state, cmd, ctx.meta(cmd.actor_id, at), coupon_id, code))
+    return events

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_STAFF = "staff.unknown"  # staff_id
     STAFF_INACTIVE = "staff.inactive"  # staff_id
     STAFF_EXISTS = "staff.exists"  # staff_id
+    STAFF_ID_RESERVED = "staff.id_reserved"  # staff_id
     PERMISSION_DENIED = "staff.permission_denied"  # staff_id, role, permission
     REASON_REQUIRED = "audit.reason_required"  # act
     # members and cards
@@ -59,6 +60,8 @@ class ErrorCode(StrEnum):
     PIN_INCORRECT = "stored_value.pin_incorrect"  # attempts_left
     PIN_LOCKED = "stored_value.pin_locked"  # minutes
     PIN_INVALID = "stored_value.pin_invalid"
+    PIN_NOT_SET = "stored_value.pin_not_set"
+    PIN_OLD_REQUIRED = "stored_value.pin_old_required"
     # package cards
     UNKNOWN_PACKAGE_CARD = "package.unknown"  # card_id
     PACKAGE_EXPIRED = "package.expired"  # card_id
@@ -83,6 +86,7 @@ class ErrorCode(StrEnum):
     COUPON_NOT_YOURS = "coupon.not_yours"
     COUPON_NEW_CUSTOMERS_ONLY = "coupon.new_customers_only"
     COUPON_EXISTS = "coupon.exists"  # coupon
+    COUPON_OVER_CAP = "coupon.over_cap"  # cap_bp, cap_fen
     # tickets and checkout
     EMPTY_TICKET = "ticket.empty"
     UNKNOWN_TICKET = "ticket.unknown"  # ticket_id

@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 HQ_ACTOR = "hq"
-"""The actor id of everything HQ pushes: price lists, config, staff records."""
+"""The actor id of everything HQ pushes: price lists, config, staff records.
+
+Reserved: no staff member may be hired under it, or they would act with HQ's rights."""
 
 
 class Role(StrEnum):
@@ -56,6 +58,7 @@ class Permission(StrEnum):
     MANAGE_STAFF = "manage_staff"
     CONFIGURE = "configure"
     EXPIRE_BALANCES = "expire_balances"
+    RESET_PAYMENT_PIN = "reset_payment_pin"
 
 
 _FRONT_DESK = frozenset(
@@ -81,10 +84,12 @@ _MANAGER = _FRONT_DESK | {
     Permission.REFUND,
     Permission.VOID,
     Permission.ADJUST_POINTS,
+    Permission.RESET_PAYMENT_PIN,
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.OWNER: frozenset(Permission),
+    # HQ owns the price list and the store's config (it wins); an owner runs the store.
+    Role.OWNER: frozenset(Permission) - {Permission.CONFIGURE},
     Role.MANAGER: frozenset(_MANAGER),
     Role.FRONT_DESK: _FRONT_DESK,
     Role.STYLIST: frozenset({Permission.REGISTER_MEMBER, Permission.CHECKOUT}),
@@ -106,6 +111,7 @@ SENSITIVE = frozenset(
         Permission.VOID,
         Permission.ADJUST_POINTS,
         Permission.MANAGE_STAFF,
+        Permission.RESET_PAYMENT_PIN,
     }
 )
 """Acts that always need a reason and always leave an audit event."""

@@ -90,7 +90,7 @@ def make_salon(config: StoreConfig = CONFIG, **config_changes: object) -> tuple[
     clock = ManualClock(START)
     salon = Salon(Context("store-001", clock, SequentialIds("ev")))
     salon.execute(HireStaff(actor_id=HQ_ACTOR, staff_id=OWNER, name="林总", role=Role.OWNER,
-                            level="owner"))
+                            level="owner", reason="开店"))
     for staff_id, name, role, level in (
         (MANAGER, "王店长", Role.MANAGER, "director"),
         (DESK, "小陈", Role.FRONT_DESK, "desk"),
@@ -98,7 +98,7 @@ def make_salon(config: StoreConfig = CONFIG, **config_changes: object) -> tuple[
         (STYLIST2, "Amy", Role.STYLIST, "junior"),
     ):
         salon.execute(HireStaff(actor_id=OWNER, staff_id=staff_id, name=name, role=role,
-                                level=level))
+                                level=level, reason="入职"))
     salon.execute(ConfigureStore(actor_id=HQ_ACTOR, config=replace(config, **config_changes)))
     salon.execute(PublishPriceList(actor_id=HQ_ACTOR, version=1, services=SERVICES,
                                    products=PRODUCTS, plans=PLANS))

@@ -30,7 +30,7 @@ from salon.payments import Payment, PaymentMethod
 from salon.points import AdjustPoints
 from salon.pricing import LineDraft
 from salon.sales import Recharge, RepayDebt
-from salon.staff import Permission, SensitiveActAudited, StaffShare
+from salon.staff import HQ_ACTOR, Permission, SensitiveActAudited, StaffShare
 from salon.stored_value import LotDraw, SetPaymentPin, StoredValueSpent
 from salon.tickets import TicketPaid
 
@@ -68,8 +68,9 @@ def give_points(salon: Salon, member_id: str, points: int) -> None:
 
 
 def coupon(salon: Salon, value: int = 2_000, min_spend_fen: int = 10_000, **terms: object) -> str:
+    """An HQ campaign coupon (store staff's coupons are capped: test_permissions_audit)."""
     event = salon.execute(IssueCoupon(  # type: ignore[arg-type]
-        actor_id=DESK, kind=CouponKind.FIXED, value=value, min_spend_fen=min_spend_fen,
+        actor_id=HQ_ACTOR, kind=CouponKind.FIXED, value=value, min_spend_fen=min_spend_fen,
         valid_from=START, valid_until=START + timedelta(days=30), **terms,
     ))[0]
     return str(event.coupon_id)

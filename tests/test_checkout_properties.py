@@ -27,7 +27,7 @@ from salon.points import points_for
 from salon.pricing import LineDraft, price_ticket
 from salon.refunds import RefundTicket, VoidTicket
 from salon.sales import Recharge, RefundPackageCard, RefundRecharge, RepayDebt
-from salon.staff import StaffShare
+from salon.staff import HQ_ACTOR, StaffShare
 from salon.state import SalonState
 from salon.stored_value import StoredValueSpent, spendable_fen
 from salon.stored_value_pin import SetPaymentPin
@@ -46,7 +46,7 @@ def _register(salon: Salon, mobile: str) -> str:
 
 def _coupon(salon: Salon, value: int) -> str:
     (event,) = salon.execute(IssueCoupon(
-        actor_id=DESK, kind=CouponKind.FIXED, value=value, min_spend_fen=0, valid_from=START,
+        actor_id=HQ_ACTOR, kind=CouponKind.FIXED, value=value, min_spend_fen=0, valid_from=START,
         valid_until=START + timedelta(days=400),
     ))
     assert isinstance(event, CouponIssued)
@@ -102,7 +102,9 @@ class CheckoutMachine(RuleBasedStateMachine):
         sv = replace(CONFIG.stored_value, require_pin=True)
         self.salon, self.clock = make_salon(stored_value=sv)
         self.members = [_register(self.salon, m) for m in MOBILES]
-        self.salon.execute(SetPaymentPin(actor_id=DESK, member_id=self.members[0], pin=PIN))
+        # The last member has no PIN: the store requires one, so its spends are refused.
+        for member_id in self.members[:-1]:
+            self.salon.execute(SetPaymentPin(actor_id=DESK, member_id=member_id, pin=PIN))
         self.coupons = [_coupon(self.salon, v) for v in (500, 2_000, 50_000)]
         self.tickets: list[str] = []
         self.recharges: list[str] = []
@@ -182,7 +184,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         except DomainError:
             due = 0
         payments = self._payments(data, member_id, due)
-        pin = PIN if member_id == self.members[0] else None
+        pin = PIN if member_id in self.members[:-1] else None
         if fault == "short" and payments:
             first = payments[0]
             if first.amount_fen > 1:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from support import DESK, STYLIST, assert_refused, make_salon
+from support import DESK, MANAGER, assert_refused, make_salon
 from value_helpers import commit, register, sv_policy
 
 from salon.engine import Salon
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
+from salon.staff import HQ_ACTOR
 from salon.stored_value import (
     PaymentPinAccepted,
     PaymentPinRejected,
     PaymentPinSet,
+    ResetPaymentPin,
     SetPaymentPin,
     check_pin,
 )
@@ -78,7 +80,7 @@ def test_a_pin_must_be_six_ascii_digits(pin: str) -> None:
 
 @pytest.mark.parametrize(
     ("actor", "member", "code"),
-    [(STYLIST, "m", ErrorCode.PERMISSION_DENIED), (DESK, "nobody", ErrorCode.UNKNOWN_MEMBER)],
+    [(HQ_ACTOR, "m", ErrorCode.PERMISSION_DENIED), (DESK, "nobody", ErrorCode.UNKNOWN_MEMBER)],
 )
 def test_setting_a_pin_refusals(actor: str, member: str, code: ErrorCode) -> None:
     salon, _ = make_salon()
@@ -94,10 +96,11 @@ def test_no_pin_is_asked_when_the_store_does_not_require_one() -> None:
     assert check(salon, member, None) == ()
 
 
-def test_no_pin_is_asked_of_a_member_who_never_set_one() -> None:
+def test_a_member_who_never_set_a_pin_is_refused_when_the_store_requires_one() -> None:
     salon, _ = make_salon(stored_value=sv_policy(require_pin=True))
     member = register(salon)
-    assert check(salon, member, None) == ()
+    err = refusal(salon, member, None)
+    assert err.code is ErrorCode.PIN_NOT_SET and err.record == ()
 
 
 def test_the_right_pin_passes_without_events() -> None:
@@ -155,9 +158,12 @@ def test_after_a_lockout_a_new_series_of_attempts_starts() -> None:
     assert refusal(salon, member, PIN).code is ErrorCode.PIN_LOCKED
 
 
-def test_setting_a_new_pin_unlocks_the_account() -> None:
+def test_only_a_managers_reset_unlocks_the_account() -> None:
     salon, _, member = pin_salon(pin_max_attempts=1)
     refusal(salon, member, "000000")
     assert refusal(salon, member, PIN).code is ErrorCode.PIN_LOCKED
-    salon.execute(SetPaymentPin(actor_id=DESK, member_id=member, pin="975310"))
+    assert_refused(salon, SetPaymentPin(actor_id=DESK, member_id=member, pin="975310",
+                                        old_pin=PIN), ErrorCode.PIN_LOCKED)
+    salon.execute(ResetPaymentPin(actor_id=MANAGER, member_id=member, pin="975310",
+                                  reason="会员忘记密码"))
     assert check(salon, member, "975310") == ()
