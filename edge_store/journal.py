@@ -40,6 +40,7 @@ __all__ = [
     "OpenReport",
     "RawRecord",
     "encode_record",
+    "frame_record",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,10 +118,11 @@ def encode_record(seq: int, store_id: str, at: datetime, events: Sequence[dict[s
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode("utf-8")
-    return _frame(seq, payload)
+    return frame_record(seq, payload)
 
 
-def _frame(seq: int, payload: bytes) -> bytes:
+def frame_record(seq: int, payload: bytes) -> bytes:
+    """Header (magic, seq, length, CRC) and payload: the bytes of one record on disk."""
     head = struct.pack(">QI", seq, len(payload))
     crc = zlib.crc32(payload, zlib.crc32(head))
     return _RECORD_HEADER.pack(_RECORD_MAGIC, seq, len(payload), crc) + payload

@@ -29,7 +29,15 @@ from tinydb.table import Document
 from edge_store.codec import decode, decode_event, encode, encode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import DirLock, atomic_write
-from edge_store.journal import FileOps, Journal, OpenReport, RawRecord, encode_record
+from edge_store.journal import (
+    JOURNAL_FORMAT,
+    FileOps,
+    Journal,
+    OpenReport,
+    RawRecord,
+    encode_record,
+)
+from edge_store.outbox import OutboxCursor, SegmentAge, removable_through
 from edge_store.projections import Projections
 from edge_store.snapshots import Snapshots
 from salon import engine  # noqa: F401  (registers every command handler and event type)
@@ -59,9 +67,25 @@ class StoreOptions:
     low_space_bytes: int = 256 * 1024 * 1024
 
 
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+RECORD_MIGRATIONS: dict[int, Migration] = {}
+"""``RECORD_MIGRATIONS[n]`` turns a format-n record payload into format n+1."""
+
+
 def events_of(record: RawRecord) -> tuple[Event, ...]:
-    """The domain events of one journal record."""
+    """The domain events of one journal record, migrated from an older format if need be."""
     data = record.decoded()
+    version = data.get("v")
+    if not isinstance(version, int) or version < 1:
+        raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": "?", "offset": record.seq})
+    if version > JOURNAL_FORMAT:
+        raise StoreError(
+            StoreErrorCode.FORMAT_NEWER,
+            {"file": f"record {record.seq}", "format": version, "known": JOURNAL_FORMAT},
+        )
+    while version < JOURNAL_FORMAT:
+        data = RECORD_MIGRATIONS[version](data)
+        version += 1
     return tuple(decode_event(e) for e in data["events"])
 
 
@@ -161,7 +185,9 @@ class EdgeStore:
             )
 
     def _load(self) -> None:
+        self._remove_stale_temp_files()
         self.report = self.journal.open()
+        self.outbox = OutboxCursor(self.data_dir / "outbox.json")
         first, last = self.journal.first_seq, self.journal.last_seq
         loaded = None
         for path in self.snapshots.paths():
@@ -190,6 +216,14 @@ class EdgeStore:
         self._snapshot_at = self.ctx.clock()
         self.projections.rebuild(self.state, self._snapshot_at)
         self.check_space()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files of atomic writes a power cut interrupted; the old file is still whole."""
+        for folder in (self.data_dir, self.snapshots.directory):
+            if folder.is_dir():
+                for stale in folder.glob(".*.tmp-*"):
+                    stale.unlink()
+                    log.info("store: removed %s left by an interrupted write", stale.name)
 
     # ---------------------------------------------------------------- write path
 
@@ -285,6 +319,43 @@ class EdgeStore:
         """Run ``fn`` on the state with no commit half-applied while it runs."""
         with self._lock:
             return fn(self.state)
+
+    # ---------------------------------------------------------------- outbox
+
+    def records_after(self, seq: int, limit: int = 100) -> list[RawRecord]:
+        """Committed records after ``seq`` in order, at most ``limit`` (the bridge sends these)."""
+        with self._lock:
+            return list(self.journal.read_after(seq, limit))
+
+    @property
+    def acked_seq(self) -> int:
+        return self.outbox.acked_seq
+
+    def acknowledge(self, seq: int) -> bool:
+        """HQ has durably applied every record up to ``seq``; persist that (monotonic)."""
+        with self._lock:
+            return self.outbox.acknowledge(seq, self.journal.last_seq)
+
+    def prune(self) -> list[Path]:
+        """Remove journal segments HQ acknowledged, a snapshot holds, and retention let go."""
+        with self._lock:
+            ages = []
+            for _, _, last, _ in self.journal.segment_spans():
+                newest = next(iter(self.journal.read_after(last - 1, 1)), None)
+                if newest is None:
+                    break
+                ages.append(SegmentAge(last, datetime.fromisoformat(newest.decoded()["at"])))
+            through = removable_through(
+                ages, self.outbox.acked_seq, self.snapshot_seq, self.ctx.clock(),
+                self.options.retention_days,
+            )
+            removed = self.journal.remove_through(through) if through else []
+            if removed:
+                log.info("store: removed %d journal segments through record %d", len(removed),
+                         through)
+            return removed
+
+    # ---------------------------------------------------------------- lookups
 
     def member_by_card(self, card_uid: str) -> Document:
         """The member document of a tapped card (DomainError: unknown, blocked, garbled UID)."""

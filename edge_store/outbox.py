@@ -1,0 +1,70 @@
+"""The outbox cursor: how far HQ has durably applied this store's journal.
+
+The journal is the outbox (ARCHITECTURE.md): the bridge publishes the records after the
+cursor in order and HQ answers with the highest sequence it has applied; only that
+answer moves the cursor, which is kept in ``<data>/outbox.json`` (replaced atomically).
+A segment of the journal may be removed only when HQ has acknowledged all of it, a
+snapshot already holds it, and its newest record is older than the retention period.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from edge_store.files import atomic_write
+
+__all__ = ["OutboxCursor", "SegmentAge", "removable_through"]
+
+
+class OutboxCursor:
+    """The acknowledged sequence, persisted; it only moves forward."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.acked_seq = 0
+        if path.exists():
+            data = json.loads(path.read_bytes())
+            self.acked_seq = int(data["acked_seq"])
+
+    def acknowledge(self, seq: int, last_seq: int) -> bool:
+        """Move to ``seq``; False (and no write) when it is not ahead of where it is.
+
+        An acknowledgement beyond the journal's end is a broken or foreign HQ answer:
+        ``ValueError``, so it can never let unsent records be pruned.
+        """
+        if seq > last_seq:
+            raise ValueError(f"HQ acknowledged record {seq}, but the journal ends at {last_seq}")
+        if seq <= self.acked_seq:
+            return False
+        atomic_write(self.path, json.dumps({"acked_seq": seq}).encode("ascii"))
+        self.acked_seq = seq
+        return True
+
+
+@dataclass(frozen=True)
+class SegmentAge:
+    last_seq: int
+    newest_at: datetime
+
+
+def removable_through(
+    segments: list[SegmentAge], acked_seq: int, snapshot_seq: int, now: datetime,
+    retention_days: int,
+) -> int:
+    """The highest sequence whose segments may go (0: none), oldest segments first.
+
+    The active (last) segment is never removed; a segment stops the scan as soon as one
+    condition fails, so what is kept is always a contiguous tail of the journal.
+    """
+    cutoff = now - timedelta(days=retention_days)
+    through = 0
+    for segment in segments[:-1]:
+        if segment.last_seq > acked_seq or segment.last_seq > snapshot_seq:
+            break
+        if segment.newest_at >= cutoff:
+            break
+        through = segment.last_seq
+    return through
