@@ -108,6 +108,7 @@ class ErrorCode(StrEnum):
     NO_DEBT = "ticket.no_debt"
     REPAY_OVER_DEBT = "ticket.repay_over_debt"  # debt_fen
     PACKAGE_USED = "ticket.package_used"  # card_id: refund it with RefundPackageCard
+    PACKAGE_UPGRADE_USED = "ticket.upgrade_card_used"  # card_id, old_card_id
 
 
 class DomainError(Exception):

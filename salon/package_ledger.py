@@ -23,6 +23,7 @@ __all__ = [
     "PackageCardPaid",
     "PackageCardRefunded",
     "PackageCardSold",
+    "PackageCardUpgradeReversed",
     "PackageCardUpgraded",
     "PackageSessionRestored",
     "PackageSessionUsed",
@@ -84,6 +85,20 @@ class PackageCardPaid(Event):
 @dataclass(frozen=True, kw_only=True)
 class PackageCardUpgraded(Event):
     """The old card's unused paid value went into ``new_card_id``; the old card closes."""
+
+    old_card_id: str
+    new_card_id: str
+    credit_fen: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageCardUpgradeReversed(Event):
+    """An upgrade undone by a refund of its line: the old card is open again as it was.
+
+    The upgrade only closed the old card, so reopening it gives back exactly the sessions,
+    value and expiry credited (an expiry passed meanwhile leaves it expired). The new card
+    is closed by the PackageCardRefunded of the same refund.
+    """
 
     old_card_id: str
     new_card_id: str
@@ -226,6 +241,9 @@ class PackageBook:
             case PackageCardUpgraded():
                 card = self.cards[event.old_card_id]
                 self.cards[card.card_id] = replace(card, closure=CardClosure.UPGRADED)
+            case PackageCardUpgradeReversed():
+                card = self.cards[event.old_card_id]
+                self.cards[card.card_id] = replace(card, closure=None)
             case PackageCardRefunded():
                 card = self.cards[event.card_id]
                 self.cards[card.card_id] = replace(card, closure=CardClosure.REFUNDED)

@@ -15,10 +15,14 @@ from salon.context import Context
 from salon.coupons import CouponRestored
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
-from salon.package_cards import PackageCardRefunded, PackageSessionRestored
+from salon.package_cards import (
+    PackageCardRefunded,
+    PackageCardUpgradeReversed,
+    PackageSessionRestored,
+)
 from salon.package_ledger import CardClosure
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
-from salon.points import PointsRestored
+from salon.points import PointsDraw, PointsRestored
 from salon.settlement import merge_lot_draws
 from salon.staff import Permission, audit, require
 from salon.stored_value import StoredValueRestored
@@ -72,39 +76,81 @@ def _chosen_lines(record: TicketRecord, line_nos: tuple[int, ...]) -> list[LineS
     return chosen
 
 
+def _check_reversible(state: SalonState, s: LineSettlement) -> None:
+    """Refuse a line whose reversal could not put everything back exactly."""
+    if s.line.kind is ItemKind.PACKAGE and state.packages.get(s.card_id).closed:
+        # Refunded, upgraded or transferred away already: its money went back once.
+        raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.card_id})
+    if s.line.package_card_id and state.packages.get(s.line.package_card_id).closure in (
+        CardClosure.REFUNDED, CardClosure.UPGRADED
+    ):
+        # The card was refunded or upgraded since: a session put back on it would vanish.
+        raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.line.package_card_id})
+    if s.line.kind is ItemKind.PACKAGE and not package_cards.is_unused(state, s.card_id):
+        if s.line.upgrade_from_card_id:
+            # The old card comes back only as it was; what used the new card is undone first.
+            raise DomainError(ErrorCode.PACKAGE_UPGRADE_USED, {
+                "card_id": s.card_id, "old_card_id": s.line.upgrade_from_card_id})
+        # Once sessions were used the card is refunded pro rata by RefundPackageCard.
+        raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})
+
+
+def _money_back(
+    state: SalonState, ticket_id: str, lines: list[LineSettlement]
+) -> tuple[dict[PaymentMethod, int], int]:
+    """Money back per method, the repayments of the lines' debt included; the debt cancelled.
+
+    Debt still owed is cancelled, not paid out. A repayment took only money from outside
+    (see sales.take_money), so each part of it goes back by the method it came in.
+    """
+    returned: dict[PaymentMethod, int] = {}
+    debt_cancelled = 0
+    for s in lines:
+        for p in s.paid:
+            if p.method is PaymentMethod.DEBT:
+                debt_cancelled += state.tickets.debts.get((ticket_id, s.line.line_no), 0)
+            elif p.method in EXTERNAL_METHODS or p.method is PaymentMethod.STORED_VALUE:
+                returned[p.method] = returned.get(p.method, 0) + p.amount_fen
+        for _, allocation in state.tickets.repayments_of(ticket_id, s.line.line_no):
+            for p in allocation.paid:
+                returned[p.method] = returned.get(p.method, 0) + p.amount_fen
+    return returned, debt_cancelled
+
+
+def _points_reversals(
+    state: SalonState, ctx: Context, actor_id: str, member_id: str, ticket_id: str,
+    lines: list[LineSettlement], restored: tuple[PointsDraw, ...], at: datetime,
+) -> tuple[list[Event], int]:
+    """Take back the points the lines earned, the ticket's and each repayment's share; the total.
+
+    Each reversal must see the lots as the earlier ones of this refund leave them, so what
+    they took is passed on as negative restores: no lot is taken from twice.
+    """
+    earned: dict[str, int] = {ticket_id: sum(s.points_earned for s in lines)}
+    for s in lines:
+        for repayment_id, allocation in state.tickets.repayments_of(ticket_id, s.line.line_no):
+            earned[repayment_id] = earned.get(repayment_id, 0) + allocation.points_earned
+    pending = list(restored)
+    out: list[Event] = []
+    for source_id, amount in earned.items():
+        if not amount:
+            continue
+        reversal = points.reverse_event(state, member_id, source_id, amount,
+                                        ctx.meta(actor_id, at), at, restored=pending)
+        out.append(reversal)
+        pending.extend(PointsDraw(d.lot_id, -d.points) for d in reversal.draws)
+    return out, sum(earned.values())
+
+
 def _reverse(
     state: SalonState, ctx: Context, actor_id: str, record: TicketRecord,
     lines: list[LineSettlement], *, void: bool, reason: str, at: datetime,
 ) -> list[Event]:
     paid = record.paid
     ticket_id, member_id = paid.ticket_id, paid.member_id
-    returned: dict[PaymentMethod, int] = {}
-    debt_cancelled = 0
     for s in lines:
-        for p in s.paid:
-            if p.method is PaymentMethod.DEBT:
-                outstanding = state.tickets.debts.get((ticket_id, s.line.line_no), 0)
-                debt_cancelled += outstanding
-                repaid = p.amount_fen - outstanding
-                if repaid:
-                    # The repaid part of a debt came back in as money; it goes back as cash.
-                    returned[PaymentMethod.CASH] = returned.get(PaymentMethod.CASH, 0) + repaid
-            elif p.method in EXTERNAL_METHODS or p.method is PaymentMethod.STORED_VALUE:
-                returned[p.method] = returned.get(p.method, 0) + p.amount_fen
-        if s.line.kind is ItemKind.PACKAGE and state.packages.get(s.card_id).closed:
-            # Refunded, upgraded or transferred away already: its money went back once.
-            raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.card_id})
-        if s.line.package_card_id and state.packages.get(s.line.package_card_id).closure in (
-            CardClosure.REFUNDED, CardClosure.UPGRADED
-        ):
-            # The card was refunded or upgraded since: a session put back on it would vanish.
-            raise DomainError(ErrorCode.PACKAGE_CLOSED, {"card_id": s.line.package_card_id})
-        if s.line.upgrade_from_card_id:
-            # Undoing an upgrade would need the old card reopened; refund the new card instead.
-            raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})
-        if s.line.kind is ItemKind.PACKAGE and not package_cards.is_unused(state, s.card_id):
-            # Once sessions were used the card is refunded pro rata by RefundPackageCard.
-            raise DomainError(ErrorCode.PACKAGE_USED, {"card_id": s.card_id})
+        _check_reversible(state, s)
+    returned, debt_cancelled = _money_back(state, ticket_id, lines)
     out: list[Event] = [
         TicketRefunded(
             meta=ctx.meta(actor_id, at), ticket_id=ticket_id, refund_id=ctx.new_id(),
@@ -122,10 +168,9 @@ def _reverse(
     if point_draws:
         out.append(PointsRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
                                   ticket_id=ticket_id, draws=point_draws))
-    earned = sum(s.points_earned for s in lines)
-    if earned:
-        out.append(points.reverse_event(state, member_id, ticket_id, earned,
-                                        ctx.meta(actor_id, at), at, restored=point_draws))
+    reversals, earned = _points_reversals(state, ctx, actor_id, member_id, ticket_id, lines,
+                                          point_draws, at)
+    out.extend(reversals)
     for s in lines:
         for value in s.line.package_values:
             out.append(PackageSessionRestored(
@@ -141,6 +186,11 @@ def _reverse(
                 # What is still owed: a repaid part came back as money above.
                 debt_cancelled_fen=state.tickets.debts.get((ticket_id, s.line.line_no), 0),
             ))
+        if s.line.upgrade_from_card_id:
+            out.append(PackageCardUpgradeReversed(
+                meta=ctx.meta(actor_id, at), old_card_id=s.line.upgrade_from_card_id,
+                new_card_id=s.card_id, credit_fen=s.line.credit_fen,
+            ))
     entries = tuple(e for s in lines for e in s.commissions)
     if entries:
         out.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
@@ -149,7 +199,9 @@ def _reverse(
         out.append(CouponRestored(meta=ctx.meta(actor_id, at), coupon_id=paid.coupon_id,
                                   ticket_id=ticket_id))
     if member_id:
-        spend = sum(s.paid_now_fen for s in lines)
+        repaid = sum(a.amount_fen for s in lines
+                     for _, a in state.tickets.repayments_of(ticket_id, s.line.line_no))
+        spend = sum(s.paid_now_fen for s in lines) + repaid
         out.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
                                          spend_fen=-spend, points=-earned))
     return out

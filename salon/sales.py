@@ -16,10 +16,11 @@ from salon.config import CommissionTarget
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
-from salon.money import RoundingMode, mul_div
+from salon.money import RoundingMode, allocate, mul_div
 from salon.package_cards import PackageCardPaid, PackageCardRefunded
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
 from salon.pricing import LineDraft
+from salon.settlement import split_payments
 from salon.staff import Permission, StaffShare, audit, require
 from salon.stored_value import RechargeRefunded, StoredValueRecharged
 from salon.tickets import (
@@ -252,6 +253,37 @@ def _reverse_card_sale(
     return events
 
 
+def _allocate_repayment(
+    debts: Sequence[tuple[tuple[str, int], int]], amount: int, payments: Sequence[Payment],
+    change: int, earned: int,
+) -> tuple[DebtAllocation, ...]:
+    """Spread ``amount`` over the debts oldest first, with its money and points per line.
+
+    A refund of one of those lines gives back exactly its part, by the method it came in,
+    and takes back exactly its share of the points; all the parts sum to the repayment.
+    """
+    keys: list[tuple[str, int]] = []
+    amounts: list[int] = []
+    left = amount
+    for key, outstanding in debts:
+        if not left:
+            break
+        keys.append(key)
+        amounts.append(min(left, outstanding))
+        left -= amounts[-1]
+    applied: dict[PaymentMethod, int] = {}
+    for p in payments:
+        applied[p.method] = applied.get(p.method, 0) + p.amount_fen
+    applied[PaymentMethod.CASH] = applied.get(PaymentMethod.CASH, 0) - change
+    money = split_payments({m: a for m, a in applied.items() if a}, amounts)
+    shares = allocate(earned, amounts)
+    return tuple(
+        DebtAllocation(ticket_id, line_no, part, paid, share)
+        for (ticket_id, line_no), part, paid, share in zip(keys, amounts, money, shares,
+                                                            strict=True)
+    )
+
+
 @handles(RepayDebt)
 def repay_debt(state: SalonState, cmd: RepayDebt, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.CHECKOUT)
@@ -268,17 +300,11 @@ def repay_debt(state: SalonState, cmd: RepayDebt, ctx: Context) -> Sequence[Even
     change = take_money(cmd.payments, amount)
     at = ctx.clock()
     repayment_id = ctx.new_id()
-    allocations: list[DebtAllocation] = []
-    left = amount
-    for (ticket_id, line_no), outstanding in debts:
-        if not left:
-            break
-        take = min(left, outstanding)
-        allocations.append(DebtAllocation(ticket_id, line_no, take))
-        left -= take
+    earned = points.points_for(state, cmd.member_id, amount)
+    allocations = _allocate_repayment(debts, amount, cmd.payments, change, earned)
     events: list[Event] = [
         DebtRepaid(meta=ctx.meta(cmd.actor_id, at), member_id=cmd.member_id,
-                   repayment_id=repayment_id, allocations=tuple(allocations),
+                   repayment_id=repayment_id, allocations=allocations,
                    payments=cmd.payments, change_fen=change)
     ]
     for a in allocations:
@@ -287,7 +313,6 @@ def repay_debt(state: SalonState, cmd: RepayDebt, ctx: Context) -> Sequence[Even
         if settlement is not None and settlement.card_id:
             events.append(PackageCardPaid(meta=ctx.meta(cmd.actor_id, at),
                                           card_id=settlement.card_id, amount_fen=a.amount_fen))
-    earned = points.points_for(state, cmd.member_id, amount)
     if earned:
         events.append(points.earn_event(state, cmd.member_id, repayment_id, earned,
                                         ctx.meta(cmd.actor_id, at), at))

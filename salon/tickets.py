@@ -122,13 +122,21 @@ class TicketRefunded(Event):
 
 @dataclass(frozen=True, slots=True)
 class DebtAllocation:
+    """The part of a repayment that paid one line's debt: a refund of the line reverses it."""
+
     ticket_id: str
     line_no: int
     amount_fen: int
+    paid: tuple[Payment, ...]
+    """The repayment's money on this line per method (sums to ``amount_fen``)."""
+    points_earned: int
+    """This line's share of the points the repayment earned."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class DebtRepaid(Event):
+    """Member debt repaid, oldest first; ``payments`` are tendered (cash before change)."""
+
     member_id: str
     repayment_id: str
     allocations: tuple[DebtAllocation, ...]
@@ -180,6 +188,10 @@ class TicketBook:
     debts: dict[tuple[str, int], int] = field(default_factory=dict)
     """Outstanding debt (挂账) per (ticket, line)."""
     debt_owner: dict[tuple[str, int], str] = field(default_factory=dict)
+    repayments: dict[tuple[str, int], list[tuple[str, DebtAllocation]]] = field(
+        default_factory=dict
+    )
+    """(repayment id, allocation) of every repayment of a line's debt, oldest first."""
     paid_counts: dict[str, int] = field(default_factory=dict)
     card_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -212,6 +224,7 @@ class TicketBook:
             case DebtRepaid():
                 for a in event.allocations:
                     key = (a.ticket_id, a.line_no)
+                    self.repayments.setdefault(key, []).append((event.repayment_id, a))
                     self.debts[key] -= a.amount_fen
                     if self.debts[key] == 0:
                         self._drop_debt(key)
@@ -230,6 +243,10 @@ class TicketBook:
 
     def get(self, ticket_id: str) -> TicketRecord | None:
         return self.tickets.get(ticket_id)
+
+    def repayments_of(self, ticket_id: str, line_no: int) -> tuple[tuple[str, DebtAllocation], ...]:
+        """What repaid the line's debt: (repayment id, allocation), oldest first."""
+        return tuple(self.repayments.get((ticket_id, line_no), ()))
 
     def paid_ticket_count(self, member_id: str) -> int:
         return self.paid_counts.get(member_id, 0)

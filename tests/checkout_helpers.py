@@ -156,6 +156,7 @@ def balances(state: SalonState, members: Iterable[str]) -> dict[str, object]:
         out[f"pts:{m}"] = (state.points.held(m), state.points.debt(m))
         out[f"debt:{m}"] = state.tickets.debt_of(m)
         out[f"count:{m}"] = state.tickets.paid_ticket_count(m)
+        out[f"tier:{m}"] = state.tiers.of(m)
     out["cards"] = {cid: (c.unused_sessions, c.used_value_fen, c.closure, c.remaining_sessions)
                     for cid, c in state.packages.cards.items()}
     totals = {s: sum(e.amount_fen for e in state.commissions.entries(s))

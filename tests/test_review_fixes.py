@@ -15,13 +15,14 @@ from salon.catalog import ItemKind, PackagePlan
 from salon.checkout import Checkout
 from salon.engine import Salon
 from salon.errors import DomainError, ErrorCode
-from salon.payments import PaymentMethod
+from salon.payments import Payment, PaymentMethod
 from salon.pricing import LineDraft
 from salon.refunds import RefundTicket, VoidTicket
 from salon.sales import RefundPackageCard
 from salon.staff import HQ_ACTOR, Permission
 from salon.stored_value import AdjustStoredValue, SetPaymentPin
 from salon.stored_value_pin import PaymentPinRejected
+from salon.tickets import TicketRefunded
 
 FACIAL20 = PackagePlan("facial20", "面部护理20次卡", ("facial",), 20, 0, 350_000, 365)
 
@@ -40,18 +41,20 @@ def _upgrade(card_id: str, **kw: object) -> LineDraft:
     return LineDraft(ItemKind.PACKAGE, "facial20", upgrade_from_card_id=card_id, **kw)  # type: ignore[arg-type]
 
 
-def test_voiding_an_upgrade_is_refused_instead_of_losing_the_old_cards_value() -> None:
+def test_voiding_an_upgrade_reopens_the_old_card_instead_of_losing_its_value() -> None:
     salon, _ = make_salon()
     m = member(salon)
     _, old = buy_card(salon, m)
     _with_facial20(salon)
     up = paid(salon.execute(v2(sale(_upgrade(old), (CASH, 152_000), member_id=m))))
-    assert_refused(salon, VoidTicket(actor_id=MANAGER, ticket_id=up.ticket_id, reason="错单"),
-                   ErrorCode.PACKAGE_USED)
-    # The new card is refunded as a card: the old card's credit comes back as money too.
-    events = salon.execute(RefundPackageCard(actor_id=MANAGER, card_id=up.lines[0].card_id,
-                                             reason="退卡"))
-    assert events[0].refund_fen == 350_000  # type: ignore[attr-defined]
+    events = salon.execute(VoidTicket(actor_id=MANAGER, ticket_id=up.ticket_id, reason="错单"))
+    (voided,) = [e for e in events if isinstance(e, TicketRefunded)]
+    # Only the money paid for the upgrade goes back; the credit goes back as the old card.
+    assert voided.returned == (Payment(CASH, 152_000),)
+    assert salon.state.packages.get(old).remaining_sessions == 10
+    # The new card went with the void: it cannot be refunded as a card a second time.
+    assert_refused(salon, RefundPackageCard(actor_id=MANAGER, card_id=up.lines[0].card_id,
+                                            reason="退卡"), ErrorCode.PACKAGE_CLOSED)
 
 
 def test_a_card_still_in_debt_cannot_be_upgraded() -> None:
