@@ -72,6 +72,7 @@ class ErrorCode(StrEnum):
     PACKAGE_TRANSFER_FORBIDDEN = "package.transfer_forbidden"
     PACKAGE_CLOSED = "package.closed"  # card_id
     PACKAGE_UPGRADE_SMALLER = "package.upgrade_smaller"  # plan_id
+    PACKAGE_UPGRADED_IN_TICKET = "package.upgraded_in_ticket"  # card_id
     # points
     INSUFFICIENT_POINTS = "points.insufficient"  # balance, needed
     POINTS_OVER_CAP = "points.over_cap"  # max_points

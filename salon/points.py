@@ -6,7 +6,7 @@ module is the contract the checkout calls and re-exports those names.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -54,6 +54,7 @@ __all__ = [
     "points_for",
     "redeem_value_fen",
     "reverse_event",
+    "reverse_events",
 ]
 
 
@@ -229,6 +230,28 @@ def reverse_event(
         meta=meta, member_id=member_id, source_id=source_id, draws=draws, debt_points=debt,
         expired_points=points - sum(d.points for d in draws) - debt,
     )
+
+
+def reverse_events(
+    state: SalonState, ctx: Context, actor_id: str, member_id: str,
+    earned: Mapping[str, int], at: datetime, restored: Sequence[PointsDraw] = (),
+) -> list[PointsReversed]:
+    """Take back the points each source earned (``earned``: source id → points), in order.
+
+    Each reversal must see the lots as the earlier ones of the same command leave them, so
+    what they took is passed on as negative restores: no lot is taken from twice.
+    ``restored`` are draws the command gives back first (see plan_reverse).
+    """
+    pending = list(restored)
+    out: list[PointsReversed] = []
+    for source_id, amount in earned.items():
+        if not amount:
+            continue
+        reversal = reverse_event(state, member_id, source_id, amount, ctx.meta(actor_id, at),
+                                 at, restored=pending)
+        out.append(reversal)
+        pending.extend(PointsDraw(d.lot_id, -d.points) for d in reversal.draws)
+    return out
 
 
 def adjust_event(

@@ -104,11 +104,50 @@ def _spread(lines: list[PricedLine], indexes: Sequence[int], amount: int, attr: 
         )
 
 
+def _check_card_fields(no: int, draft: LineDraft) -> None:
+    """Only a service line uses a card and only a package line upgrades one.
+
+    Anywhere else the field is meaningless to the price but not to the ledgers: a line
+    "paid by a card" would be free, and the refund of a line naming an upgraded card would
+    reopen that card.
+    """
+    if draft.package_card_id and draft.kind is not ItemKind.SERVICE:
+        raise DomainError(ErrorCode.INVALID_INPUT, {"field": f"line {no}",
+                                                    "reason": "package_card_id"})
+    if draft.upgrade_from_card_id and draft.kind is not ItemKind.PACKAGE:
+        raise DomainError(ErrorCode.INVALID_INPUT, {"field": f"line {no}",
+                                                    "reason": "upgrade_from_card_id"})
+
+
+def _check_upgrades(drafts: Sequence[LineDraft]) -> None:
+    """Refuse a card upgraded on a ticket that also uses it or upgrades it a second time.
+
+    The upgrade credit is the card's unused paid value before the ticket, so a session used
+    on another line, or a second upgrade, would be paid for again by the same credit.
+    """
+    used = {d.package_card_id for d in drafts if d.package_card_id}
+    upgraded: set[str] = set()
+    for draft in drafts:
+        card_id = draft.upgrade_from_card_id
+        if not card_id:
+            continue
+        if card_id in used or card_id in upgraded:
+            raise DomainError(ErrorCode.PACKAGE_UPGRADED_IN_TICKET, {"card_id": card_id})
+        upgraded.add(card_id)
+
+
 def _base_line(
-    state: SalonState, no: int, draft: LineDraft, member_id: str, now: datetime
+    state: SalonState, no: int, draft: LineDraft, member_id: str, now: datetime,
+    used_before: int = 0,
 ) -> PricedLine:
+    """The line at its list price (or override) less any upgrade credit.
+
+    ``used_before`` counts the sessions of the line's card that earlier lines of the ticket
+    use, so each session is checked and valued in its place on the card.
+    """
     if draft.quantity <= 0:
         raise DomainError(ErrorCode.NEGATIVE_QUANTITY, {"field": f"line {no} quantity"})
+    _check_card_fields(no, draft)
     catalog = state.catalog
     credit = 0
     values: tuple[int, ...] = ()
@@ -122,7 +161,7 @@ def _base_line(
                 package_cards.plan_use(
                     state, draft.package_card_id, member_id, draft.item_id, now, used
                 )
-                for used in range(draft.quantity)
+                for used in range(used_before, used_before + draft.quantity)
             )
     elif draft.kind is ItemKind.PRODUCT:
         product = catalog.product(draft.item_id)
@@ -184,7 +223,14 @@ def price_ticket(
         raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": "discount"})
     if member_id:
         state.members.get(member_id)
-    priced = [_base_line(state, no, draft, member_id, now) for no, draft in enumerate(lines, 1)]
+    _check_upgrades(lines)
+    priced: list[PricedLine] = []
+    card_uses: dict[str, int] = {}
+    for no, draft in enumerate(lines, 1):
+        used_before = card_uses.get(draft.package_card_id, 0)
+        priced.append(_base_line(state, no, draft, member_id, now, used_before))
+        if draft.package_card_id:
+            card_uses[draft.package_card_id] = used_before + draft.quantity
     money = [i for i, line in enumerate(priced) if line.is_money_line]
     tier_id = ""
     if member_id:

@@ -22,7 +22,7 @@ from salon.package_cards import (
 )
 from salon.package_ledger import CardClosure
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
-from salon.points import PointsDraw, PointsRestored
+from salon.points import PointsRestored
 from salon.settlement import merge_lot_draws
 from salon.staff import Permission, audit, require
 from salon.stored_value import StoredValueRestored
@@ -117,31 +117,6 @@ def _money_back(
     return returned, debt_cancelled
 
 
-def _points_reversals(
-    state: SalonState, ctx: Context, actor_id: str, member_id: str, ticket_id: str,
-    lines: list[LineSettlement], restored: tuple[PointsDraw, ...], at: datetime,
-) -> tuple[list[Event], int]:
-    """Take back the points the lines earned, the ticket's and each repayment's share; the total.
-
-    Each reversal must see the lots as the earlier ones of this refund leave them, so what
-    they took is passed on as negative restores: no lot is taken from twice.
-    """
-    earned: dict[str, int] = {ticket_id: sum(s.points_earned for s in lines)}
-    for s in lines:
-        for repayment_id, allocation in state.tickets.repayments_of(ticket_id, s.line.line_no):
-            earned[repayment_id] = earned.get(repayment_id, 0) + allocation.points_earned
-    pending = list(restored)
-    out: list[Event] = []
-    for source_id, amount in earned.items():
-        if not amount:
-            continue
-        reversal = points.reverse_event(state, member_id, source_id, amount,
-                                        ctx.meta(actor_id, at), at, restored=pending)
-        out.append(reversal)
-        pending.extend(PointsDraw(d.lot_id, -d.points) for d in reversal.draws)
-    return out, sum(earned.values())
-
-
 def _reverse(
     state: SalonState, ctx: Context, actor_id: str, record: TicketRecord,
     lines: list[LineSettlement], *, void: bool, reason: str, at: datetime,
@@ -168,9 +143,9 @@ def _reverse(
     if point_draws:
         out.append(PointsRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
                                   ticket_id=ticket_id, draws=point_draws))
-    reversals, earned = _points_reversals(state, ctx, actor_id, member_id, ticket_id, lines,
-                                          point_draws, at)
-    out.extend(reversals)
+    # The ticket's points and each repayment's share; the restore above is seen by them.
+    earned = state.tickets.points_by_source(ticket_id, lines)
+    out.extend(points.reverse_events(state, ctx, actor_id, member_id, earned, at, point_draws))
     for s in lines:
         for value in s.line.package_values:
             out.append(PackageSessionRestored(
@@ -181,7 +156,8 @@ def _reverse(
         if s.line.kind is ItemKind.PACKAGE:
             out.append(PackageCardRefunded(
                 meta=ctx.meta(actor_id, at), card_id=s.card_id,
-                refund_fen=s.paid_now_fen,
+                # All the money given back for the line: paid at the sale and repaid since.
+                refund_fen=s.paid_now_fen + state.tickets.repaid_fen(ticket_id, s.line.line_no),
                 sessions_cancelled=package_cards.remaining_sessions(state, s.card_id),
                 # What is still owed: a repaid part came back as money above.
                 debt_cancelled_fen=state.tickets.debts.get((ticket_id, s.line.line_no), 0),
@@ -199,11 +175,10 @@ def _reverse(
         out.append(CouponRestored(meta=ctx.meta(actor_id, at), coupon_id=paid.coupon_id,
                                   ticket_id=ticket_id))
     if member_id:
-        repaid = sum(a.amount_fen for s in lines
-                     for _, a in state.tickets.repayments_of(ticket_id, s.line.line_no))
-        spend = sum(s.paid_now_fen for s in lines) + repaid
+        spend = sum(s.paid_now_fen + state.tickets.repaid_fen(ticket_id, s.line.line_no)
+                    for s in lines)
         out.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
-                                         spend_fen=-spend, points=-earned))
+                                         spend_fen=-spend, points=-sum(earned.values())))
     return out
 
 

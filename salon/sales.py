@@ -225,8 +225,9 @@ def _reverse_card_sale(
 
     Commission was earned on the card's whole price (upgrade credit and debt included), so
     the share is what the refund pays back or cancels of that price. Points and tier spend
-    were earned on money paid, so their share is the refund's part of the card's paid value:
-    the member keeps those of the value used. A card made by a transfer was never sold.
+    were earned on money paid, at the sale and by each repayment of the line's debt (under
+    the repayment's id), so their share of each is the refund's part of the card's paid
+    value: the member keeps those of the value used. A card made by a transfer was never sold.
     """
     line_key = state.tickets.card_lines.get(card_id)
     record = state.tickets.get(line_key[0]) if line_key else None
@@ -242,11 +243,12 @@ def _reverse_card_sale(
         events.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
                                          entries=reversal))
     paid = state.packages.get(card_id).paid_fen
-    points_back = _share(sale.points_earned, plan.refund_fen, paid)
-    spend_back = _share(sale.paid_now_fen, plan.refund_fen, paid)
-    if points_back:
-        events.append(points.reverse_event(state, member_id, ticket_id, points_back,
-                                           ctx.meta(actor_id, at), at))
+    earned = {source_id: _share(amount, plan.refund_fen, paid)
+              for source_id, amount in state.tickets.points_by_source(ticket_id, (sale,)).items()}
+    events.extend(points.reverse_events(state, ctx, actor_id, member_id, earned, at))
+    points_back = sum(earned.values())
+    money_in = sale.paid_now_fen + state.tickets.repaid_fen(ticket_id, sale.line.line_no)
+    spend_back = _share(money_in, plan.refund_fen, paid)
     if member_id and (points_back or spend_back):
         events.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
                                             spend_fen=-spend_back, points=-points_back))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -247,6 +248,25 @@ class TicketBook:
     def repayments_of(self, ticket_id: str, line_no: int) -> tuple[tuple[str, DebtAllocation], ...]:
         """What repaid the line's debt: (repayment id, allocation), oldest first."""
         return tuple(self.repayments.get((ticket_id, line_no), ()))
+
+    def points_by_source(
+        self, ticket_id: str, lines: Iterable[LineSettlement]
+    ) -> dict[str, int]:
+        """The points the lines earned, per source: the ticket's, then each repayment's share.
+
+        A repayment of a line's debt earned its points under the repayment's id, so taking
+        back what a line earned must take from each of those sources.
+        """
+        earned: dict[str, int] = {ticket_id: 0}
+        for s in lines:
+            earned[ticket_id] += s.points_earned
+            for repayment_id, allocation in self.repayments_of(ticket_id, s.line.line_no):
+                earned[repayment_id] = earned.get(repayment_id, 0) + allocation.points_earned
+        return earned
+
+    def repaid_fen(self, ticket_id: str, line_no: int) -> int:
+        """What repayments paid of the line's debt so far."""
+        return sum(a.amount_fen for _, a in self.repayments_of(ticket_id, line_no))
 
     def paid_ticket_count(self, member_id: str) -> int:
         return self.paid_counts.get(member_id, 0)
