@@ -132,7 +132,7 @@ class _Day:
                  total=format_fen(sum(t.paid.due_fen for t in tickets)))
         self.say("demo.summary_liability", amount=format_fen(state.accounts.liability_fen()))
         self.say("demo.summary_commission", name="Tony",
-                 amount=format_fen(sum(e.amount_fen for e in state.commissions.entries(STYLIST))))
+                 amount=format_fen(state.commissions.lifetime_fen(STYLIST)))
         self.say("demo.summary_events", n=len(self.salon.history))
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from salon.config import CommissionMode, CommissionRule, CommissionTarget
+from salon.config import CommissionMode, CommissionRule, CommissionTarget, StoreConfigured
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
 from salon.money import BP_WHOLE, RoundingMode, allocate, apply_bp, mul_div
@@ -72,83 +72,168 @@ class _Booked:
     entry: CommissionEntry
     at: datetime
     """When it was earned: the month it counts in, even when reversed later."""
+    month: str = ""
+    """The store-local month it was counted in (``YYYY-MM``), so a removal hits the same."""
+
+
+RECENT_DAYS = 62
+"""How long the book keeps each entry itself; month totals are kept for ever.
+
+A reversal of an entry the book still holds takes it out of the month it was earned in;
+an older one (or a part of one, after a partial refund) is booked as a negative entry in
+the month of the reversal, as payroll does once a month is paid out.
+"""
+
+
+def _month_key(at: datetime, utc_offset_minutes: int) -> str:
+    year, month = _month(at, utc_offset_minutes)
+    return f"{year:04d}-{month:02d}"
 
 
 @dataclass
 class CommissionBook:
-    """Every staff member's commission entries still standing (earned and not reversed)."""
+    """Commission per staff member: month totals for ever, the entries of the recent past.
+
+    The cost of booking an entry or asking for a month's base does not grow with the
+    store's history: months are summed as entries arrive, and entries older than
+    RECENT_DAYS before the newest one are let go (their totals stay).
+    """
 
     _by_staff: dict[str, list[_Booked]] = field(default_factory=dict)
+    _months: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    """staff → "YYYY-MM/target" → [amount_fen, base_fen] in the store's offset."""
+    _recharges: dict[str, list[CommissionEntry]] = field(default_factory=dict)
+    """Standing entries of each recharge, kept for ever: a recharge refund reverses them."""
+    utc_offset_minutes: int = _SHANGHAI_OFFSET_MINUTES
+    newest_at: datetime | None = None
 
     def apply(self, event: Event) -> None:
         match event:
+            case StoreConfigured():
+                self.utc_offset_minutes = event.config.checkout.utc_offset_minutes
             case CommissionEarned():
                 for entry in event.entries:
-                    self._book(_Booked(event.source_id, entry, event.meta.at))
+                    self._book(event.source_id, entry, event.meta.at)
+                self._let_go(event.meta.at)
             case CommissionReversed():
                 for entry in event.entries:
                     self._remove(event.source_id, entry, event.meta.at)
             case _:
                 pass
 
-    def _book(self, booked: _Booked) -> None:
-        self._by_staff.setdefault(booked.entry.staff_id, []).append(booked)
+    def _book(self, source_id: str, entry: CommissionEntry, at: datetime) -> None:
+        month = _month_key(at, self.utc_offset_minutes)
+        self._by_staff.setdefault(entry.staff_id, []).append(
+            _Booked(source_id, entry, at, month))
+        self._count(entry, month, 1)
+        if entry.target is CommissionTarget.RECHARGE:
+            self._recharges.setdefault(source_id, []).append(entry)
+
+    def _count(self, entry: CommissionEntry, month: str, sign: int) -> None:
+        totals = self._months.setdefault(entry.staff_id, {})
+        cell = totals.setdefault(f"{month}/{entry.target.value}", [0, 0])
+        cell[0] += sign * entry.amount_fen
+        cell[1] += sign * entry.base_fen
+
+    def _let_go(self, at: datetime) -> None:
+        if self.newest_at is None or at > self.newest_at:
+            self.newest_at = at
+        cutoff = self.newest_at - timedelta(days=RECENT_DAYS)
+        for booked_list in self._by_staff.values():
+            old = 0
+            while old < len(booked_list) and booked_list[old].at < cutoff:
+                old += 1
+            if old:
+                del booked_list[:old]
 
     def _remove(self, source_id: str, entry: CommissionEntry, at: datetime) -> None:
+        if entry.target is CommissionTarget.RECHARGE:
+            standing = self._recharges.get(source_id, [])
+            if entry in standing:
+                standing.remove(entry)
+                if not standing:
+                    del self._recharges[source_id]
         booked_list = self._by_staff.get(entry.staff_id, [])
         for i, booked in enumerate(booked_list):
             if booked.source_id == source_id and booked.entry == entry:
                 del booked_list[i]
+                self._count(entry, booked.month, -1)
                 return
-        # Not an entry the book holds as such (a part of one, scaled by a partial refund):
-        # book its negative at the reversal's time so totals stay earned minus reversed.
+        # Not an entry the book holds as such (a part of one, scaled by a partial refund,
+        # or one let go): book its negative at the reversal's time so totals stay earned
+        # minus reversed.
         negative = CommissionEntry(
             entry.staff_id, entry.line_no, -entry.base_fen, -entry.amount_fen,
             entry.rule_id, entry.rule_version, entry.designated, entry.target,
         )
-        self._book(_Booked(source_id, negative, at))
+        month = _month_key(at, self.utc_offset_minutes)
+        self._by_staff.setdefault(entry.staff_id, []).append(
+            _Booked(source_id, negative, at, month))
+        self._count(negative, month, 1)
 
     def _of(self, staff_id: str) -> list[_Booked]:
         return self._by_staff.get(staff_id, [])
 
     def staff_ids(self) -> tuple[str, ...]:
         """Everyone who ever had an entry, sorted."""
-        return tuple(sorted(self._by_staff))
+        return tuple(sorted(self._months))
 
     def entries(self, staff_id: str) -> tuple[CommissionEntry, ...]:
-        """The staff member's standing entries, in the order they were booked."""
+        """The staff member's standing entries of the recent past, in booking order."""
         return tuple(b.entry for b in self._of(staff_id))
 
     def entries_of_source(self, source_id: str) -> tuple[CommissionEntry, ...]:
-        """The standing entries a ticket (or sale) earned, by staff: what its refund reverses."""
+        """The standing entries a recharge (any age) or a recent ticket earned: its clawback."""
+        if source_id in self._recharges:
+            return tuple(self._recharges[source_id])
         return tuple(
             b.entry for booked in self._by_staff.values() for b in booked
             if b.source_id == source_id
         )
 
+    def lifetime_fen(self, staff_id: str) -> int:
+        """All the commission the staff member ever earned, net of reversals."""
+        return sum(cell[0] for cell in self._months.get(staff_id, {}).values())
+
+    def _month_cells(self, staff_id: str, year: int, month: int) -> list[tuple[str, list[int]]]:
+        prefix = f"{year:04d}-{month:02d}/"
+        totals = self._months.get(staff_id, {})
+        return [(key[len(prefix):], cell) for key, cell in totals.items()
+                if key.startswith(prefix)]
+
     def total_fen(
         self, staff_id: str, year: int, month: int,
-        utc_offset_minutes: int = _SHANGHAI_OFFSET_MINUTES,
+        utc_offset_minutes: int | None = None,
     ) -> int:
-        """Commission of a store-local calendar month (pass config.checkout's offset)."""
-        return sum(
-            b.entry.amount_fen
-            for b in self._of(staff_id)
-            if _month(b.at, utc_offset_minutes) == (year, month)
-        )
+        """Commission of a store-local calendar month.
+
+        Months are summed in the store's configured offset; another offset (a report for
+        another zone) is answered from the entries of the recent past only.
+        """
+        if utc_offset_minutes is not None and utc_offset_minutes != self.utc_offset_minutes:
+            return sum(
+                b.entry.amount_fen for b in self._of(staff_id)
+                if _month(b.at, utc_offset_minutes) == (year, month)
+            )
+        return sum(cell[0] for _, cell in self._month_cells(staff_id, year, month))
 
     def month_base_fen(
-        self, staff_id: str, at: datetime, utc_offset_minutes: int,
+        self, staff_id: str, at: datetime, utc_offset_minutes: int | None = None,
         target: CommissionTarget | None = None,
     ) -> int:
-        """The staff member's base so far in the store-local month of ``at`` (one target)."""
-        month = _month(at, utc_offset_minutes)
+        """The staff member's base booked so far in the store-local month of ``at``."""
+        offset = self.utc_offset_minutes if utc_offset_minutes is None else utc_offset_minutes
+        if offset != self.utc_offset_minutes:
+            month = _month(at, offset)
+            return sum(
+                b.entry.base_fen for b in self._of(staff_id)
+                if (target is None or b.entry.target == target)
+                and b.at <= at and _month(b.at, offset) == month
+            )
+        year, month_no = _month(at, offset)
         return sum(
-            b.entry.base_fen
-            for b in self._of(staff_id)
-            if (target is None or b.entry.target == target)
-            and b.at <= at
-            and _month(b.at, utc_offset_minutes) == month
+            cell[1] for kind, cell in self._month_cells(staff_id, year, month_no)
+            if target is None or kind == target.value
         )
 
 

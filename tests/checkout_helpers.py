@@ -159,7 +159,7 @@ def balances(state: SalonState, members: Iterable[str]) -> dict[str, object]:
         out[f"tier:{m}"] = state.tiers.of(m)
     out["cards"] = {cid: (c.unused_sessions, c.used_value_fen, c.closure, c.remaining_sessions)
                     for cid, c in state.packages.cards.items()}
-    totals = {s: sum(e.amount_fen for e in state.commissions.entries(s))
+    totals = {s: state.commissions.lifetime_fen(s)
               for s in state.commissions.staff_ids()}
     out["commission"] = {s: t for s, t in totals.items() if t}
     out["coupons"] = {cid: c.used for cid, c in state.coupons.coupons.items()}
