@@ -31,6 +31,12 @@ class StoreErrorCode(StrEnum):
     """An archive whose checksums do not match, or that is not a store backup at all."""
     TARGET_NOT_EMPTY = "store.target_not_empty"
     """A restore would overwrite an existing store without --force."""
+    NOT_A_STORE = "store.not_a_store"
+    """The directory holds no store (no store.json): a wrong --data-dir, most likely."""
+    BACKUP_INCONSISTENT = "store.backup_inconsistent"
+    """The journal kept changing under a backup (segments removed) until it gave up."""
+    RESTORE_INCOMPLETE = "store.restore_incomplete"
+    """A restore into this directory did not finish; run it again (with --force)."""
 
 
 class StoreError(Exception):

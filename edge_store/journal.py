@@ -39,8 +39,10 @@ __all__ = [
     "Journal",
     "OpenReport",
     "RawRecord",
+    "SegmentPrefix",
     "encode_record",
     "frame_record",
+    "valid_prefix",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,48 @@ def _record_at(data: bytes | memoryview, pos: int) -> tuple[int, int] | None:
     if zlib.crc32(data[end_of_header : end_of_header + length], zlib.crc32(head)) != crc:
         return None
     return seq, length
+
+
+@dataclass(frozen=True)
+class SegmentPrefix:
+    """The part of a segment a reader without the lock may copy: whole, valid records."""
+
+    first_seq: int
+    last_seq: int
+    """``first_seq - 1`` when the segment holds no whole record yet."""
+    end: int
+    """Offset just past the last whole, valid record (the header's end if there is none)."""
+
+
+def valid_prefix(data: bytes, name: str) -> SegmentPrefix | None:
+    """The whole valid records at the start of segment bytes read while the writer appends.
+
+    For a backup, which reads segments without taking the writer's lock. None when not
+    even the header is whole (a segment being created). A record cut short or failing its
+    checksum ends the prefix: the writer may be in the middle of appending it. A valid
+    record after it is damage, not an append in progress, and is refused as at open.
+    """
+    if len(data) < _SEGMENT_HEADER.size:
+        return None
+    magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack_from(data, 0)
+    if magic != _SEGMENT_MAGIC:
+        raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": name, "offset": 0})
+    if fmt > JOURNAL_FORMAT:
+        raise StoreError(
+            StoreErrorCode.FORMAT_NEWER, {"file": name, "format": fmt, "known": JOURNAL_FORMAT}
+        )
+    view = memoryview(data)
+    pos, expected = _SEGMENT_HEADER.size, first_seq
+    while (found := _record_at(view, pos)) is not None:
+        seq, length = found
+        if seq != expected:
+            raise StoreError(
+                StoreErrorCode.JOURNAL_GAP, {"segment": name, "expected": expected, "found": seq}
+            )
+        pos, expected = pos + _RECORD_HEADER.size + length, expected + 1
+    if pos < len(data) and Journal._any_record_after(view, pos + 1):
+        raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": name, "offset": pos})
+    return SegmentPrefix(first_seq, expected - 1, pos)
 
 
 class Journal:

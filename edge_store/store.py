@@ -179,6 +179,8 @@ class EdgeStore:
                 StoreErrorCode.FORMAT_NEWER,
                 {"file": path.name, "format": data["format"], "known": IDENTITY_FORMAT},
             )
+        if "restoring" in data:  # edge_store.restore marks the directory until it is whole
+            raise StoreError(StoreErrorCode.RESTORE_INCOMPLETE, {"archive": str(data["restoring"])})
         if data.get("store_id") != self.ctx.store_id:
             raise StoreError(
                 StoreErrorCode.WRONG_STORE, {"file": path.name, "found": str(data.get("store_id"))}

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
+from hub.store_cli import add_store_commands
+
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
@@ -39,6 +41,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN",
                       help="language of the demo's screens and receipts (default zh_CN)")
     demo.set_defaults(handler=_demo)
+    add_store_commands(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_store.errors import StoreErrorCode
 from kiosk.i18n import catalog, render_error
 from salon.errors import DomainError, ErrorCode
 
@@ -22,6 +23,13 @@ def _msgids(locale: str) -> set[str]:
 def test_every_error_code_has_a_translation(locale: str) -> None:
     translations = catalog(locale)  # type: ignore[arg-type]
     missing = [c.value for c in ErrorCode if translations.gettext(c.value) == c.value]
+    assert not missing, f"{locale} lacks messages for {missing}"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_store_error_code_has_a_translation(locale: str) -> None:
+    translations = catalog(locale)  # type: ignore[arg-type]
+    missing = [c.value for c in StoreErrorCode if translations.gettext(c.value) == c.value]
     assert not missing, f"{locale} lacks messages for {missing}"
 
 
