@@ -113,6 +113,8 @@ def _fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
     hints = typing.get_type_hints(cls)
     out: list[tuple[str, Any, bool, Any]] = []
     for f in dataclasses.fields(cls):
+        if f.metadata.get("transient"):
+            continue  # wiring attached at run time (an archive port), not data
         if not f.init:
             raise TypeError(f"{cls.__name__}.{f.name}: the codec needs every field in __init__")
         if f.default is not dataclasses.MISSING:

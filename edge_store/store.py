@@ -29,6 +29,7 @@ from tinydb.table import Document
 from edge_store.codec import decode, decode_event, encode, encode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import DirLock, atomic_write
+from edge_store.history import SalesHistory
 from edge_store.journal import (
     JOURNAL_FORMAT,
     FileOps,
@@ -113,13 +114,15 @@ class EdgeStore:
         self.snapshots = Snapshots(
             data_dir / "snapshots", store_id, keep=self.options.keep_snapshots
         )
-        self.state = SalonState()
+        self.history = SalesHistory(data_dir / "history")
+        self.state = self.new_state()
         self.projections = Projections()
         self.report: OpenReport | None = None
         self.snapshot_seq = 0
         self._snapshot_at: datetime | None = None
         self._write_error: StoreError | None = None
         self.low_space = False
+        self._closed = False
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -142,6 +145,7 @@ class EdgeStore:
             store._load()
         except BaseException:
             store.journal.close()
+            store.history.close()
             store._dir_lock.release()
             raise
         return store
@@ -149,6 +153,9 @@ class EdgeStore:
     def close(self, snapshot: bool = True) -> None:
         """Write a last snapshot (a clean shutdown makes the next start quick) and unlock."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             if snapshot and self._write_error is None and self.journal.last_seq > self.snapshot_seq:
                 try:
                     self.snapshot()
@@ -157,6 +164,7 @@ class EdgeStore:
                         "store: no snapshot at shutdown (%s); the next start replays more", err
                     )
             self.journal.close()
+            self.history.close()
             self._dir_lock.release()
 
     def __enter__(self) -> EdgeStore:
@@ -210,18 +218,36 @@ class EdgeStore:
         if loaded is None:
             if first != 1:
                 raise StoreError(StoreErrorCode.NO_VALID_STATE, {"first_seq": first})
-            self.state, self.snapshot_seq = SalonState(), 0
+            self.state, self.snapshot_seq = self.new_state(), 0
         else:
             self.state, self.snapshot_seq = loaded.state, loaded.seq
+            self.state.tickets.archive = self.history
+        self._open_history(first)
         for record in self.journal.read_after(self.snapshot_seq):
             self.state.apply_all(events_of(record))
         self._snapshot_at = self.ctx.clock()
         self.projections.rebuild(self.state, self._snapshot_at)
         self.check_space()
 
+    def new_state(self) -> SalonState:
+        """An empty state wired to this store's sales history."""
+        state = SalonState()
+        state.tickets.archive = self.history
+        return state
+
+    def _open_history(self, first_seq: int) -> None:
+        """Open the sales history and add the journal records it lost since its last sync."""
+        self.history.open()
+        if self.history.through_seq < first_seq - 1:
+            log.error("history: holds records up to %d, the journal starts at %d; "
+                      "tickets in between cannot be read back", self.history.through_seq,
+                      first_seq)
+        for record in self.journal.read_after(max(self.history.through_seq, first_seq - 1)):
+            self.history.add(record.seq, events_of(record))
+
     def _remove_stale_temp_files(self) -> None:
         """Temp files of atomic writes a power cut interrupted; the old file is still whole."""
-        for folder in (self.data_dir, self.snapshots.directory):
+        for folder in (self.data_dir, self.snapshots.directory, self.history.directory):
             if folder.is_dir():
                 for stale in folder.glob(".*.tmp-*"):
                     stale.unlink()
@@ -270,6 +296,11 @@ class EdgeStore:
             log.error("store: commit %d not durable: %s", seq, err.code.value)
             self.check_space()
             raise
+        try:
+            self.history.add(seq, events)
+        except OSError as err:
+            # Durable in the journal already; the history is rebuilt from it at the next open.
+            log.error("history: record %d not added (%s); reopen the store", seq, err)
         self.state.apply_all(events)
         self.projections.update(self.state, events, self.ctx.clock())
         self._after_commit()
@@ -296,6 +327,7 @@ class EdgeStore:
         """Write a snapshot of the current state now."""
         with self._lock:
             now = self.ctx.clock()
+            self.history.sync(self.journal.last_seq)  # a snapshot never gets ahead of it
             path = self.snapshots.write(
                 self.journal.last_seq, now.isoformat(), encode(self.state, SalonState)
             )
@@ -348,7 +380,8 @@ class EdgeStore:
                     break
                 ages.append(SegmentAge(last, datetime.fromisoformat(newest.decoded()["at"])))
             through = removable_through(
-                ages, self.outbox.acked_seq, self.snapshot_seq, self.ctx.clock(),
+                ages, self.outbox.acked_seq, min(self.snapshot_seq, self.history.through_seq),
+                self.ctx.clock(),
                 self.options.retention_days,
             )
             removed = self.journal.remove_through(through) if through else []

@@ -95,17 +95,18 @@ def _starting_state(
 ) -> tuple[SalonState, int]:
     first = store.journal.first_seq
     if first == 1:
-        return SalonState(), 0
+        return store.new_state(), 0
     # Acknowledged segments were removed: start from the oldest snapshot the journal continues.
     usable = sorted(seq for seq in snapshots if seq >= first - 1)
     if not usable:
         report.differences.append(f"no snapshot covers record {first - 1}; cannot replay")
-        return SalonState(), store.journal.last_seq
+        return store.new_state(), store.journal.last_seq
     seq = usable[0]
     name, raw = snapshots[seq]
     report.started_from = f"snapshot {name}"
     report.snapshots_checked.append(name)
     state: SalonState = decode(raw, SalonState)
+    state.tickets.archive = store.history
     return state, seq
 
 

@@ -125,11 +125,13 @@ def _applied_payments(
 def _resolve_ticket(state: SalonState, cmd: Checkout, ctx: Context) -> tuple[str, Checkout]:
     if not cmd.ticket_id:
         return ctx.new_id(), cmd
-    if state.tickets.get(cmd.ticket_id) is not None:
-        raise DomainError(ErrorCode.TICKET_EXISTS, {"ticket_id": cmd.ticket_id})
     held = state.tickets.held.get(cmd.ticket_id)
     if held is None:
-        raise DomainError(ErrorCode.TICKET_NOT_HELD, {"ticket_id": cmd.ticket_id})
+        # A held ticket is never also paid (paying it takes it off hold); only the recent
+        # book is asked, so a typo never searches years of sales history.
+        paid = cmd.ticket_id in state.tickets.tickets
+        code = ErrorCode.TICKET_EXISTS if paid else ErrorCode.TICKET_NOT_HELD
+        raise DomainError(code, {"ticket_id": cmd.ticket_id})
     lines = cmd.lines or held.lines
     member_id = cmd.member_id or held.member_id
     return cmd.ticket_id, replace(cmd, lines=lines, member_id=member_id)

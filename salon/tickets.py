@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from salon.catalog import ItemKind
 from salon.commissions import CommissionEntry
@@ -17,12 +18,14 @@ from salon.pricing import LineDraft, PricedLine
 from salon.stored_value import LotDraw
 
 __all__ = [
+    "RECENT_TICKET_DAYS",
     "DebtAllocation",
     "DebtRepaid",
     "HeldTicketCancelled",
     "LineSettlement",
     "RechargePaid",
     "RefundPaidOut",
+    "TicketArchive",
     "TicketBook",
     "TicketHeld",
     "TicketPaid",
@@ -182,8 +185,29 @@ class TicketRecord:
         return None
 
 
+RECENT_TICKET_DAYS = 62
+"""Business days a paid ticket stays in the book once an archive is attached."""
+
+
+class TicketArchive(Protocol):
+    """The store's sales history: where tickets that left the book are read back from."""
+
+    def ticket_events(self, ticket_id: str) -> Sequence[Event]:
+        """The ticket's TicketPaid and TicketRefunded events in commit order (none: unknown)."""
+        ...
+
+
 @dataclass
 class TicketBook:
+    """Paid tickets, held tickets, member debt per line and what repaid it.
+
+    Without an archive every paid ticket stays here. With one (the edge store attaches
+    its sales history), a ticket whose business day is RECENT_TICKET_DAYS behind the
+    newest one leaves the book and ``get`` reads it back from the archive, so memory and
+    start-up do not grow with years of sales. Which tickets leave depends only on the
+    events applied, so a replay of the journal rebuilds exactly the same book.
+    """
+
     tickets: dict[str, TicketRecord] = field(default_factory=dict)
     held: dict[str, TicketHeld] = field(default_factory=dict)
     debts: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -195,6 +219,11 @@ class TicketBook:
     """(repayment id, allocation) of every repayment of a line's debt, oldest first."""
     paid_counts: dict[str, int] = field(default_factory=dict)
     card_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    newest_day: date | None = None
+    archive: TicketArchive | None = field(
+        default=None, compare=False, repr=False, metadata={"transient": True}
+    )
+    """Attached by the store after loading; never part of a snapshot."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -205,6 +234,7 @@ class TicketBook:
             case TicketPaid():
                 self.held.pop(event.ticket_id, None)
                 self.tickets[event.ticket_id] = TicketRecord(event)
+                self._let_go(event.business_day)
                 if event.member_id:
                     self.paid_counts[event.member_id] = self.paid_counts.get(event.member_id, 0) + 1
                 for s in event.lines:
@@ -214,7 +244,7 @@ class TicketBook:
                         self.debts[key] = debt
                         self.debt_owner[key] = event.member_id
             case TicketRefunded():
-                record = self.tickets[event.ticket_id]
+                record = self._resident(event.ticket_id, event.meta.event_id)
                 record.refunded_lines.update(event.line_nos)
                 record.refunds.append(event)
                 for line_no in event.line_nos:
@@ -242,8 +272,50 @@ class TicketBook:
         self.debts.pop(key, None)
         self.debt_owner.pop(key, None)
 
+    def _let_go(self, day: date) -> None:
+        if self.newest_day is None or day > self.newest_day:
+            self.newest_day = day
+        if self.archive is None:
+            return
+        cutoff = self.newest_day - timedelta(days=RECENT_TICKET_DAYS)
+        while self.tickets:
+            ticket_id, record = next(iter(self.tickets.items()))
+            if record.paid.business_day >= cutoff:
+                break
+            del self.tickets[ticket_id]
+
+    def _resident(self, ticket_id: str, applying_event_id: str) -> TicketRecord:
+        """The ticket's record in the book, read back from the archive if it had left.
+
+        A refund of an old ticket brings it back (to leave again later); it is rebuilt from
+        the archived events before the one being applied, so a replay sees what was then.
+        """
+        record = self.tickets.get(ticket_id)
+        if record is None:
+            record = self._from_archive(ticket_id, stop_at=applying_event_id)
+            if record is None:
+                raise KeyError(f"refund of unknown ticket {ticket_id}")
+            self.tickets[ticket_id] = record
+        return record
+
+    def _from_archive(self, ticket_id: str, stop_at: str = "") -> TicketRecord | None:
+        if self.archive is None:
+            return None
+        record: TicketRecord | None = None
+        for event in self.archive.ticket_events(ticket_id):
+            if stop_at and event.meta.event_id == stop_at:
+                break
+            if isinstance(event, TicketPaid):
+                record = TicketRecord(event)
+            elif isinstance(event, TicketRefunded) and record is not None:
+                record.refunded_lines.update(event.line_nos)
+                record.refunds.append(event)
+        return record
+
     def get(self, ticket_id: str) -> TicketRecord | None:
-        return self.tickets.get(ticket_id)
+        """A paid ticket, recent or (through the archive) of any age; None if unknown."""
+        record = self.tickets.get(ticket_id)
+        return record if record is not None else self._from_archive(ticket_id)
 
     def repayments_of(self, ticket_id: str, line_no: int) -> tuple[tuple[str, DebtAllocation], ...]:
         """What repaid the line's debt: (repayment id, allocation), oldest first."""

@@ -1,0 +1,238 @@
+"""The sales history: every ticket's events, in monthly TinyDB files once a month closes.
+
+The ticket book keeps only recent tickets in memory (``salon.tickets.TicketBook``); this
+is the archive it reads older ones back from (``TicketArchive``), for a refund of a
+ticket months old, a reprint or a report. Layout under ``<data>/history/``::
+
+    open.jsonl      one line per TicketPaid / TicketRefunded of the open month, and late
+                    refunds of closed months: {"seq", "ticket", "month", "event"}
+    2026-11.json    a closed month: a TinyDB JSON file, table "tickets", one document
+                    {"ticket_id", "events": [...]} per ticket; written once, replaced
+                    atomically only to fold in a late refund
+    2026-11.ids     the month's ticket ids, one per line (a quick "which month?")
+    state.json      {"format", "through_seq", "open_bytes"}: the journal record the
+                    files hold everything up to, and the length of open.jsonl then
+
+The history is derived from the journal, so it is written without an fsync per sale:
+``sync`` (before every snapshot) makes it durable up to ``through_seq``, and opening
+cuts ``open.jsonl`` back to ``open_bytes`` and appends the journal records after
+``through_seq`` again. Snapshots are only taken after a sync, so the journal always
+still holds what the history may have lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import JSONStorage
+
+from edge_store.codec import decode_event, encode_event
+from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.files import atomic_write, fsync_dir
+from salon.events import Event
+from salon.tickets import TicketPaid, TicketRefunded
+
+__all__ = ["HISTORY_FORMAT", "SalesHistory"]
+
+log = logging.getLogger(__name__)
+
+HISTORY_FORMAT = 1
+_OPEN = "open.jsonl"
+_STATE = "state.json"
+
+
+def _month_of(event: TicketPaid) -> str:
+    return event.business_day.strftime("%Y-%m")
+
+
+class SalesHistory:
+    """Ticket events by ticket id, recent ones in ``open.jsonl``, older ones by month."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.through_seq = 0
+        self._open_path = directory / _OPEN
+        self._fd: int | None = None
+        self._open_bytes = 0
+        self._lines: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        """ticket id → (seq, month, encoded event) of its lines in open.jsonl."""
+        self._month_of_ticket: dict[str, str] = {}
+        self._cache: tuple[str, dict[str, list[dict[str, Any]]]] | None = None
+
+    # ---------------------------------------------------------------- open / sync
+
+    def open(self) -> None:
+        """Load the durable state and cut ``open.jsonl`` back to what it covers."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        state_path = self.directory / _STATE
+        if state_path.exists():
+            state = json.loads(state_path.read_bytes())
+            if state.get("format", 0) > HISTORY_FORMAT:
+                raise StoreError(StoreErrorCode.FORMAT_NEWER, {
+                    "file": f"history/{_STATE}", "format": state["format"],
+                    "known": HISTORY_FORMAT})
+            self.through_seq = int(state["through_seq"])
+            self._open_bytes = int(state["open_bytes"])
+        else:
+            self.through_seq, self._open_bytes = 0, 0
+        fd = os.open(self._open_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+        if os.fstat(fd).st_size > self._open_bytes:
+            os.ftruncate(fd, self._open_bytes)  # lines after the last sync come back below
+        self._fd = fd
+        data = self._open_path.read_bytes()
+        whole = data.rfind(b"\n") + 1
+        if whole < len(data):  # never expected: a line is written whole before a sync counts it
+            os.ftruncate(fd, whole)
+        for raw in data[:whole].splitlines():
+            self._index(json.loads(raw))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def sync(self, through_seq: int) -> None:
+        """Make everything added so far durable, then close months the sales have left."""
+        assert self._fd is not None
+        os.fsync(self._fd)
+        self._persist(through_seq)
+        # A crash from here on leaves a shorter open.jsonl than open_bytes, never a cut line.
+        if self._close_months():
+            self._persist(through_seq)
+
+    def _persist(self, through_seq: int) -> None:
+        assert self._fd is not None
+        self._open_bytes = os.fstat(self._fd).st_size
+        self.through_seq = through_seq
+        atomic_write(self.directory / _STATE, json.dumps({
+            "format": HISTORY_FORMAT, "through_seq": through_seq,
+            "open_bytes": self._open_bytes,
+        }).encode("ascii"))
+
+    # ---------------------------------------------------------------- write
+
+    def add(self, seq: int, events: Iterable[Event]) -> None:
+        """Append the ticket events of journal record ``seq`` (no fsync: see ``sync``)."""
+        assert self._fd is not None
+        out: list[bytes] = []
+        for event in events:
+            if isinstance(event, TicketPaid):
+                month = _month_of(event)
+            elif isinstance(event, TicketRefunded):
+                month = self._month_of_ticket.get(event.ticket_id) or self._closed_month_of(
+                    event.ticket_id) or "?"
+            else:
+                continue
+            line = {"seq": seq, "ticket": event.ticket_id, "month": month,
+                    "event": encode_event(event)}
+            self._index(line)
+            out.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+                       + b"\n")
+        if out:
+            os.write(self._fd, b"".join(out))
+
+    def _index(self, line: dict[str, Any]) -> None:
+        ticket = line["ticket"]
+        self._lines.setdefault(ticket, []).append((line["seq"], line["month"], line["event"]))
+        if line["event"]["type"] == "TicketPaid":
+            self._month_of_ticket[ticket] = line["month"]
+
+    # ---------------------------------------------------------------- months
+
+    def closed_months(self) -> list[str]:
+        return sorted(p.stem for p in self.directory.glob("*.ids"))
+
+    def _close_months(self) -> bool:
+        """Write the months before the newest one to their files; keep the rest open."""
+        months = {month for lines in self._lines.values() for _, month, _ in lines}
+        paid_months = set(self._month_of_ticket.values())
+        if not paid_months:
+            return False
+        current = max(paid_months)
+        closing = sorted(m for m in months if m < current and m != "?")
+        if not closing:
+            return False
+        for month in closing:
+            tickets = {t: lines for t, lines in self._lines.items()
+                       if any(m == month for _, m, _ in lines)}
+            self._write_month(month, tickets)
+        kept = {t: lines for t, lines in self._lines.items()
+                if not any(m in closing for _, m, _ in lines)}
+        body = b"".join(
+            json.dumps({"seq": seq, "ticket": t, "month": month, "event": event},
+                       ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for t, lines in kept.items() for seq, month, event in lines
+        )
+        assert self._fd is not None
+        os.close(self._fd)
+        atomic_write(self._open_path, body)
+        self._fd = os.open(self._open_path, os.O_RDWR | os.O_APPEND)
+        self._lines = kept
+        self._month_of_ticket = {t: m for t, m in self._month_of_ticket.items() if t in kept}
+        self._cache = None
+        log.info("history: closed %s", ", ".join(closing))
+        return True
+
+    def _write_month(self, month: str, tickets: dict[str, list[tuple[int, str, Any]]]) -> None:
+        docs = self._read_month(month) if (self.directory / f"{month}.ids").exists() else {}
+        for ticket, lines in tickets.items():
+            events = docs.setdefault(ticket, [])
+            known = {e["meta"]["event_id"] for e in events}
+            events.extend(event for _, _, event in sorted(lines, key=lambda x: x[0])
+                          if event["meta"]["event_id"] not in known)
+        table = {str(i): {"ticket_id": t, "events": ev}
+                 for i, (t, ev) in enumerate(docs.items(), 1)}
+        atomic_write(self.directory / f"{month}.json",
+                     json.dumps({"tickets": table}, ensure_ascii=False).encode())
+        atomic_write(self.directory / f"{month}.ids", "\n".join(sorted(docs)).encode() + b"\n")
+        fsync_dir(self.directory)
+
+    def _read_month(self, month: str) -> dict[str, list[dict[str, Any]]]:
+        if self._cache is not None and self._cache[0] == month:
+            return self._cache[1]
+        db = TinyDB(self.directory / f"{month}.json", storage=JSONStorage, access_mode="r")
+        try:
+            docs = {doc["ticket_id"]: list(doc["events"]) for doc in db.table("tickets").all()}
+        finally:
+            db.close()
+        self._cache = (month, docs)
+        return docs
+
+    def _closed_month_of(self, ticket_id: str) -> str | None:
+        needle = ticket_id.encode()
+        for month in reversed(self.closed_months()):
+            ids = (self.directory / f"{month}.ids").read_bytes().split(b"\n")
+            if needle in ids:
+                return month
+        return None
+
+    # ---------------------------------------------------------------- read
+
+    def ticket_events(self, ticket_id: str) -> Sequence[Event]:
+        """The ticket's events in commit order, from its month file and the open lines."""
+        encoded: list[tuple[int, dict[str, Any]]] = []
+        month = self._month_of_ticket.get(ticket_id)
+        if month is None:
+            month = self._closed_month_of(ticket_id)
+            if month is not None:
+                encoded.extend((0, e) for e in self._read_month(month).get(ticket_id, []))
+        encoded.extend((seq, e) for seq, _, e in self._lines.get(ticket_id, []))
+        encoded.sort(key=lambda x: x[0])
+        seen: set[str] = set()
+        out: list[Event] = []
+        for _, e in encoded:  # a line written twice (a crash between sync steps) counts once
+            if e["meta"]["event_id"] not in seen:
+                seen.add(e["meta"]["event_id"])
+                out.append(decode_event(e))
+        return out
+
+    def tickets_of_month(self, month: str) -> list[str]:
+        """Every ticket id paid in a closed month (for reports)."""
+        path = self.directory / f"{month}.ids"
+        return [t for t in path.read_text().split("\n") if t] if path.exists() else []
