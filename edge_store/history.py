@@ -60,8 +60,9 @@ class SalesHistory:
         self._open_path = directory / _OPEN
         self._fd: int | None = None
         self._open_bytes = 0
-        self._lines: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
-        """ticket id → (seq, month, encoded event) of its lines in open.jsonl."""
+        self._lines: dict[str, list[tuple[int, str, int, int]]] = {}
+        """ticket id → (seq, month, offset, length) of its lines in open.jsonl."""
+        self._size = 0
         self._month_of_ticket: dict[str, str] = {}
         self._cache: tuple[str, dict[str, list[dict[str, Any]]]] | None = None
 
@@ -89,8 +90,15 @@ class SalesHistory:
         whole = data.rfind(b"\n") + 1
         if whole < len(data):  # never expected: a line is written whole before a sync counts it
             os.ftruncate(fd, whole)
-        for raw in data[:whole].splitlines():
-            self._index(json.loads(raw))
+        self._load_index(data[:whole])
+
+    def _load_index(self, data: bytes) -> None:
+        self._lines, self._month_of_ticket = {}, {}
+        offset = 0
+        for raw in data.splitlines(keepends=True):
+            self._index(json.loads(raw), offset, len(raw))
+            offset += len(raw)
+        self._size = offset
 
     def close(self) -> None:
         if self._fd is not None:
@@ -131,17 +139,24 @@ class SalesHistory:
                 continue
             line = {"seq": seq, "ticket": event.ticket_id, "month": month,
                     "event": encode_event(event)}
-            self._index(line)
-            out.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
-                       + b"\n")
+            raw = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            self._index(line, self._size + sum(map(len, out)), len(raw))
+            out.append(raw)
         if out:
-            os.write(self._fd, b"".join(out))
+            data = b"".join(out)
+            os.write(self._fd, data)
+            self._size += len(data)
 
-    def _index(self, line: dict[str, Any]) -> None:
+    def _index(self, line: dict[str, Any], offset: int, length: int) -> None:
         ticket = line["ticket"]
-        self._lines.setdefault(ticket, []).append((line["seq"], line["month"], line["event"]))
+        self._lines.setdefault(ticket, []).append((line["seq"], line["month"], offset, length))
         if line["event"]["type"] == "TicketPaid":
             self._month_of_ticket[ticket] = line["month"]
+
+    def _read_line(self, offset: int, length: int) -> dict[str, Any]:
+        assert self._fd is not None
+        line: dict[str, Any] = json.loads(os.pread(self._fd, length, offset))
+        return line
 
     # ---------------------------------------------------------------- months
 
@@ -150,41 +165,41 @@ class SalesHistory:
 
     def _close_months(self) -> bool:
         """Write the months before the newest one to their files; keep the rest open."""
-        months = {month for lines in self._lines.values() for _, month, _ in lines}
-        paid_months = set(self._month_of_ticket.values())
-        if not paid_months:
+        if not self._month_of_ticket:
             return False
-        current = max(paid_months)
+        current = max(self._month_of_ticket.values())
+        months = {month for lines in self._lines.values() for _, month, _, _ in lines}
         closing = sorted(m for m in months if m < current and m != "?")
         if not closing:
             return False
-        for month in closing:
-            tickets = {t: lines for t, lines in self._lines.items()
-                       if any(m == month for _, m, _ in lines)}
-            self._write_month(month, tickets)
-        kept = {t: lines for t, lines in self._lines.items()
-                if not any(m in closing for _, m, _ in lines)}
-        body = b"".join(
-            json.dumps({"seq": seq, "ticket": t, "month": month, "event": event},
-                       ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-            for t, lines in kept.items() for seq, month, event in lines
-        )
         assert self._fd is not None
+        lines = [json.loads(raw) for raw in os.pread(self._fd, self._size, 0).splitlines()]
+        for month in closing:
+            by_ticket: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+            for line in lines:
+                if line["month"] == month:
+                    by_ticket.setdefault(line["ticket"], []).append((line["seq"], line["event"]))
+            self._write_month(month, by_ticket)
+        body = b"".join(
+            json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for line in lines if line["month"] not in closing
+        )
         os.close(self._fd)
         atomic_write(self._open_path, body)
         self._fd = os.open(self._open_path, os.O_RDWR | os.O_APPEND)
-        self._lines = kept
-        self._month_of_ticket = {t: m for t, m in self._month_of_ticket.items() if t in kept}
+        self._load_index(body)
         self._cache = None
         log.info("history: closed %s", ", ".join(closing))
         return True
 
-    def _write_month(self, month: str, tickets: dict[str, list[tuple[int, str, Any]]]) -> None:
+    def _write_month(
+        self, month: str, tickets: dict[str, list[tuple[int, dict[str, Any]]]]
+    ) -> None:
         docs = self._read_month(month) if (self.directory / f"{month}.ids").exists() else {}
         for ticket, lines in tickets.items():
             events = docs.setdefault(ticket, [])
             known = {e["meta"]["event_id"] for e in events}
-            events.extend(event for _, _, event in sorted(lines, key=lambda x: x[0])
+            events.extend(event for _, event in sorted(lines, key=lambda x: x[0])
                           if event["meta"]["event_id"] not in known)
         table = {str(i): {"ticket_id": t, "events": ev}
                  for i, (t, ev) in enumerate(docs.items(), 1)}
@@ -222,7 +237,8 @@ class SalesHistory:
             month = self._closed_month_of(ticket_id)
             if month is not None:
                 encoded.extend((0, e) for e in self._read_month(month).get(ticket_id, []))
-        encoded.extend((seq, e) for seq, _, e in self._lines.get(ticket_id, []))
+        encoded.extend((seq, self._read_line(offset, length)["event"])
+                       for seq, _, offset, length in self._lines.get(ticket_id, []))
         encoded.sort(key=lambda x: x[0])
         seen: set[str] = set()
         out: list[Event] = []

@@ -76,7 +76,7 @@ class _Booked:
     """The store-local month it was counted in (``YYYY-MM``), so a removal hits the same."""
 
 
-RECENT_DAYS = 62
+RECENT_DAYS = 35
 """How long the book keeps each entry itself; month totals are kept for ever.
 
 A reversal of an entry the book still holds takes it out of the month it was earned in;

@@ -185,8 +185,13 @@ class TicketRecord:
         return None
 
 
-RECENT_TICKET_DAYS = 62
-"""Business days a paid ticket stays in the book once an archive is attached."""
+RECENT_TICKET_DAYS = 14
+"""Business days a paid ticket stays in the book once an archive is attached.
+
+Two weeks hold nearly every refund and void; older tickets are read back from the
+archive (a month file, tens of milliseconds). The book is in every snapshot, so its
+size is what a snapshot costs to write.
+"""
 
 
 class TicketArchive(Protocol):
