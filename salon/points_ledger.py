@@ -9,6 +9,7 @@ from datetime import datetime
 from salon.events import Event
 
 __all__ = [
+    "LotEntry",
     "PointsAdjusted",
     "PointsBook",
     "PointsDraw",
@@ -120,19 +121,56 @@ def _total(draws: tuple[PointsDraw, ...]) -> int:
     return sum(d.points for d in draws)
 
 
+def _add(figures: dict[str, int], key: str, delta: int) -> None:
+    """Add ``delta`` to a figure kept only while it is not zero (zero is what a get defaults to)."""
+    value = figures.get(key, 0) + delta
+    if value:
+        figures[key] = value
+    else:
+        figures.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class LotEntry:
+    """A lot as the book keeps it: its member and lot id are the keys it is filed under."""
+
+    source_id: str
+    points: int
+    left: int
+    expires_at: datetime | None
+    seq: int
+    restorable: int = 0
+    """Points taken from this lot by redemptions that a refund may still give back."""
+
+    def as_lot(self, lot_id: str, member_id: str) -> PointsLot:
+        return PointsLot(lot_id, member_id, self.source_id, self.points, self.left,
+                         self.expires_at, self.seq)
+
+    def live(self) -> bool:
+        """Whether any event can still change the lot (see PointsBook._file)."""
+        return self.left > 0 or self.restorable > 0
+
+
 @dataclass
 class PointsBook:
-    """Every member's lots and points debt; each figure is a sum over the events above."""
+    """Every member's live lots and points debt; each figure is a sum over the events above.
 
-    _lots: dict[str, PointsLot] = field(default_factory=dict)
-    _member_lots: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    _source_lots: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    The book holds what can still change or be read, not all history: a lot is dropped
+    once it can never change again (see ``_file``), and a per-source figure once it is
+    zero. What is dropped depends only on the events applied, never on the clock or on
+    when a snapshot was taken, so a book rebuilt from the journal equals its snapshot.
+    What each ticket earned and which lots its redemption drew from are the ticket
+    book's: a refund reads them there.
+    """
+
+    _lots: dict[str, dict[str, LotEntry]] = field(default_factory=dict)
+    """Member id → lot id → lot, in arrival order; live lots only."""
+    _next_seq: int = 0
+    """The ``seq`` of the next lot: counts every lot ever made, so it never repeats."""
     _debt: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _earned: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    _earned_by_source: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    _lost_to_expiry: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    _redeemed: dict[str, dict[str, int]] = field(default_factory=dict)
-    _redeemer: dict[str, str] = field(default_factory=dict)
+    _lost_to_expiry: dict[str, int] = field(default_factory=dict)
+    """Source id → points its lots lost to expiry not yet counted by a reversal, while not zero."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -141,79 +179,89 @@ class PointsBook:
                               event.points - event.debt_repaid, event.expires_at)
                 self._debt[event.member_id] -= event.debt_repaid
                 self._earned[event.member_id] += event.points
-                self._earned_by_source[event.source_id] += event.points
             case PointsRedeemed():
-                self._take(event.draws)
-                self._redeemer[event.ticket_id] = event.member_id
-                by_lot = self._redeemed.setdefault(event.ticket_id, {})
-                for draw in event.draws:
-                    by_lot[draw.lot_id] = by_lot.get(draw.lot_id, 0) + draw.points
+                # A refund of the ticket gives its draws back; nothing gives back a gift.
+                self._take(event.member_id, event.draws, restorable=not event.gift)
             case PointsRestored():
-                self._give(event.draws)
-                self._unrecord_redemption(event.ticket_id, event.draws)
+                self._give(event.member_id, event.draws)
             case PointsReversed():
-                self._take(event.draws)
+                self._take(event.member_id, event.draws)
                 taken = _total(event.draws) + event.debt_points + event.expired_points
                 self._debt[event.member_id] += event.debt_points
                 self._earned[event.member_id] -= taken
-                self._earned_by_source[event.source_id] -= taken
-                if event.expired_points:
-                    self._lost_to_expiry[event.source_id] -= event.expired_points
+                _add(self._lost_to_expiry, event.source_id, -event.expired_points)
             case PointsExpired():
-                self._take((PointsDraw(event.lot_id, event.points),))
-                self._lost_to_expiry[self._lots[event.lot_id].source_id] += event.points
+                lot = self._lots[event.member_id][event.lot_id]
+                _add(self._lost_to_expiry, lot.source_id, event.points)
+                self._take(event.member_id, (PointsDraw(event.lot_id, event.points),))
             case PointsAdjusted():
                 if event.points > 0:
                     self._new_lot(event.member_id, event.adjustment_id, event.lot_id,
                                   event.points - event.debt_repaid, event.expires_at)
                     self._debt[event.member_id] -= event.debt_repaid
                 else:
-                    self._take(event.draws)
+                    self._take(event.member_id, event.draws)
             case _:
                 pass
 
+    def _file(self, member_id: str, lot_id: str, lot: LotEntry) -> None:
+        """Keep the lot as it now is, or drop it if it can never change again.
+
+        An empty lot with nothing restorable is out of every decision for good: draws
+        (redeeming, adjusting, reversing, even its own source's reversal) take only from
+        lots with points left, the expiry sweep removes only points left, and a restore
+        gives back only draws of a ticket's redemption, counted in ``restorable`` until
+        then. What it lost to expiry is already in its source's figure. Its ``seq`` is
+        never reused (``_next_seq``).
+        """
+        lots = self._lots.setdefault(member_id, {})
+        if lot.live():
+            lots[lot_id] = lot
+            return
+        lots.pop(lot_id, None)
+        if not lots:
+            del self._lots[member_id]
+
     def _new_lot(self, member_id: str, source_id: str, lot_id: str, points: int,
                  expires_at: datetime | None) -> None:
-        self._lots[lot_id] = PointsLot(lot_id, member_id, source_id, points, points,
-                                       expires_at, len(self._lots))
-        self._member_lots[member_id].append(lot_id)
-        self._source_lots[source_id].append(lot_id)
+        self._file(member_id, lot_id,
+                   LotEntry(source_id, points, points, expires_at, self._next_seq))
+        self._next_seq += 1
 
-    def _unrecord_redemption(self, ticket_id: str, draws: tuple[PointsDraw, ...]) -> None:
-        # A full restore leaves no trace, so redeem-then-restore gives back an equal book.
-        by_lot = self._redeemed.setdefault(ticket_id, {})
+    def _take(self, member_id: str, draws: tuple[PointsDraw, ...], *,
+              restorable: bool = False) -> None:
+        """Take the draws from their lots; ``restorable``: a refund may give them back."""
         for draw in draws:
-            by_lot[draw.lot_id] = by_lot.get(draw.lot_id, 0) - draw.points
-            if by_lot[draw.lot_id] == 0:
-                del by_lot[draw.lot_id]
-        if not by_lot:
-            del self._redeemed[ticket_id]
-            self._redeemer.pop(ticket_id, None)
+            lot = self._lots[member_id][draw.lot_id]
+            kept = draw.points if restorable else 0
+            self._file(member_id, draw.lot_id, replace(
+                lot, left=lot.left - draw.points, restorable=lot.restorable + kept))
 
-    def _take(self, draws: tuple[PointsDraw, ...]) -> None:
+    def _give(self, member_id: str, draws: tuple[PointsDraw, ...]) -> None:
+        """Give a redemption's draws back to their lots: no longer restorable, spendable again."""
         for draw in draws:
-            lot = self._lots[draw.lot_id]
-            self._lots[draw.lot_id] = replace(lot, left=lot.left - draw.points)
-
-    def _give(self, draws: tuple[PointsDraw, ...]) -> None:
-        for draw in draws:
-            lot = self._lots[draw.lot_id]
-            self._lots[draw.lot_id] = replace(lot, left=lot.left + draw.points)
+            lot = self._lots[member_id][draw.lot_id]
+            self._file(member_id, draw.lot_id, replace(
+                lot, left=lot.left + draw.points, restorable=lot.restorable - draw.points))
 
     def lots(self, member_id: str) -> tuple[PointsLot, ...]:
-        """The member's lots in arrival order, spent and expired ones included."""
-        return tuple(self._lots[i] for i in self._member_lots.get(member_id, ()))
+        """The member's live lots in arrival order: with points left, or able to get some back.
+
+        A lot that is empty for good is no longer listed (see ``_file``).
+        """
+        lots = self._lots.get(member_id, {})
+        return tuple(lot.as_lot(lot_id, member_id) for lot_id, lot in lots.items())
 
     def member_ids(self) -> tuple[str, ...]:
-        """Every member who ever had a lot, sorted."""
-        return tuple(sorted(self._member_lots))
+        """Every member with a live lot, sorted."""
+        return tuple(sorted(self._lots))
 
     def lot(self, lot_id: str) -> PointsLot:
-        return self._lots[lot_id]
-
-    def source_lots(self, source_id: str) -> tuple[PointsLot, ...]:
-        """The lots a sale (or an adjustment) made, in arrival order."""
-        return tuple(self._lots[i] for i in self._source_lots.get(source_id, ()))
+        """A live lot by id (KeyError for an unknown or dropped one); scans every member."""
+        for member_id, lots in self._lots.items():
+            if lot_id in lots:
+                return lots[lot_id].as_lot(lot_id, member_id)
+        raise KeyError(lot_id)
 
     def balance(self, member_id: str, now: datetime) -> int:
         """Points the member can spend at ``now``: unexpired lots only."""
@@ -231,19 +279,6 @@ class PointsBook:
         """Points ever earned by sales, net of reversals (adjustments and gifts not counted)."""
         return self._earned.get(member_id, 0)
 
-    def earned_by(self, source_id: str) -> int:
-        """Points ``source_id`` earned, net of what was already reversed: what a refund takes."""
-        return self._earned_by_source.get(source_id, 0)
-
     def lost_to_expiry(self, source_id: str) -> int:
         """Points of the source's lots removed by expiry and not yet counted in a reversal."""
         return self._lost_to_expiry.get(source_id, 0)
-
-    def redeemed_on(self, ticket_id: str) -> tuple[PointsDraw, ...]:
-        """The draws of a ticket's redemption not yet restored: what a refund gives back."""
-        by_lot = self._redeemed.get(ticket_id, {})
-        return tuple(PointsDraw(lot_id, n) for lot_id, n in by_lot.items() if n > 0)
-
-    def redeemer(self, ticket_id: str) -> str | None:
-        """The member whose points paid ``ticket_id``, if any did."""
-        return self._redeemer.get(ticket_id)

@@ -69,7 +69,7 @@ def test_refund_of_a_repaid_line_returns_the_repayment_by_its_method_and_takes_i
     assert returned(events) == {WECHAT: 12_800}
     assert reversed_points(events, repaid.repayment_id) == 78
     assert salon.state.points.balance(m, clock()) == 0
-    assert salon.state.points.earned_by(repaid.repayment_id) == 0
+    assert salon.state.points.lifetime_earned(m) == 0
     progress = salon.state.tiers.of(m)
     assert (progress.spend_fen, progress.points) == (0, 0)
 

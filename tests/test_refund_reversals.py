@@ -168,7 +168,8 @@ def test_reversal_of_an_expired_own_lot_leaves_a_newer_lot_alone() -> None:
     event = reverse_now(salon, m, "src", 100)
     assert (event.draws, event.debt_points, event.expired_points) == ((), 0, 100)
     assert salon.state.points.lot(newer).left == 50
-    assert (salon.state.points.debt(m), salon.state.points.earned_by("src")) == (0, 0)
+    points = salon.state.points
+    assert (points.debt(m), points.lifetime_earned(m), points.lost_to_expiry("src")) == (0, 50, 0)
 
 
 def test_spent_points_of_an_expired_lot_are_still_taken_but_the_expired_ones_only_once() -> None:
@@ -185,7 +186,8 @@ def test_spent_points_of_an_expired_lot_are_still_taken_but_the_expired_ones_onl
     assert (second.draws, second.expired_points) == ((PointsDraw(newer, 50),), 0)
     # exactly the 60 spent points came off the newer lot; the 40 expired were not taken twice
     assert salon.state.points.lot(newer).left == 40
-    assert salon.state.points.earned_by("src") == 0
+    assert (salon.state.points.lifetime_earned(m), salon.state.points.lost_to_expiry("src")) == (
+        100, 0)
 
 
 def test_ticket_refund_after_its_points_expired_does_not_take_newer_points() -> None:
