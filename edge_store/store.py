@@ -123,6 +123,9 @@ class EdgeStore:
         self._write_error: StoreError | None = None
         self.low_space = False
         self._closed = False
+        self._snapshot_pending = False
+        self._snapshot_thread: threading.Thread | None = None
+        self._snapshot_retry_at = 0
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -156,6 +159,8 @@ class EdgeStore:
             if self._closed:
                 return
             self._closed = True
+        self.flush()
+        with self._lock:
             if snapshot and self._write_error is None and self.journal.last_seq > self.snapshot_seq:
                 try:
                     self.snapshot()
@@ -311,9 +316,11 @@ class EdgeStore:
         if not due and self._snapshot_at is not None:
             age = (self.ctx.clock() - self._snapshot_at).total_seconds()
             due = age >= self.options.snapshot_every_seconds
-        if due:
+        if self.journal.last_seq < self._snapshot_retry_at:
+            due = False  # the last attempt failed (a full disk?): not at every commit
+        if due and not self._snapshot_pending:
             try:
-                self.snapshot()
+                self._start_snapshot()
             except (OSError, StoreError) as err:
                 # The commit is already durable in the journal; a missing snapshot only
                 # makes the next start replay longer. Try again at the next commit.
@@ -323,15 +330,47 @@ class EdgeStore:
 
     # ---------------------------------------------------------------- snapshots, space
 
+    def _capture(self) -> tuple[int, datetime, Any]:
+        """Under the lock: sync the history and take the state as plain JSON values."""
+        now = self.ctx.clock()
+        self.history.sync(self.journal.last_seq)  # a snapshot never gets ahead of it
+        return self.journal.last_seq, now, encode(self.state, SalonState)
+
+    def _start_snapshot(self) -> None:
+        """Capture now (the writer must wait that long), write the file on a thread."""
+        seq, now, body = self._capture()
+        self._snapshot_pending = True
+        self._snapshot_at = now  # a failed write is retried by the record count, not hourly
+        thread = threading.Thread(target=self._write_snapshot, args=(seq, now, body),
+                                  name="snapshot-writer", daemon=True)
+        self._snapshot_thread = thread
+        thread.start()
+
+    def _write_snapshot(self, seq: int, now: datetime, body: Any) -> None:
+        try:
+            self.snapshots.write(seq, now.isoformat(), body)
+        except OSError as err:
+            log.warning("store: snapshot of record %d not written (%s)", seq, err)
+            self._snapshot_retry_at = seq + 100
+        else:
+            with self._lock:
+                self.snapshot_seq = max(self.snapshot_seq, seq)
+        finally:
+            self._snapshot_pending = False
+
+    def flush(self) -> None:
+        """Wait for a snapshot being written in the background."""
+        thread = self._snapshot_thread
+        if thread is not None:
+            thread.join()
+
     def snapshot(self) -> Path:
-        """Write a snapshot of the current state now."""
+        """Write a snapshot of the current state now (and wait for it)."""
+        self.flush()
         with self._lock:
-            now = self.ctx.clock()
-            self.history.sync(self.journal.last_seq)  # a snapshot never gets ahead of it
-            path = self.snapshots.write(
-                self.journal.last_seq, now.isoformat(), encode(self.state, SalonState)
-            )
-            self.snapshot_seq, self._snapshot_at = self.journal.last_seq, now
+            seq, now, body = self._capture()
+            path = self.snapshots.write(seq, now.isoformat(), body)
+            self.snapshot_seq, self._snapshot_at = seq, now
             return path
 
     def check_space(self) -> int:

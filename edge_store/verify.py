@@ -62,6 +62,7 @@ def _short(value: Any) -> str:
 def verify(store: EdgeStore) -> VerifyReport:
     """Compare every snapshot and the running state with a replay of the journal."""
     report = VerifyReport()
+    store.flush()  # a snapshot being written (and older ones pruned) would race the reads
     with store._lock:
         journal = store.journal
         snapshots = {}

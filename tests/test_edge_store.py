@@ -67,6 +67,7 @@ def test_snapshots_follow_the_record_policy_and_keep_three(tmp_path: Path) -> No
     with busy_store(tmp_path, sales=40, options=StoreOptions(snapshot_every_records=10)) as (
         store, _
     ):
+        store.flush()  # the policy's snapshots are written on a thread
         seqs = [int(p.stem) for p in (tmp_path / "snapshots").glob("*.snap")]
         assert len(seqs) == 3
         assert max(seqs) > store.last_seq - 10
