@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from hub.store_cli import add_store_commands
 
@@ -26,7 +27,7 @@ def _demo(args: argparse.Namespace) -> int:
     # Imported here so that --help and --version never pay for building a store.
     from hub import demo
 
-    return demo.run(out=sys.stdout, locale=args.lang)
+    return demo.run(out=sys.stdout, locale=args.lang, data_dir=args.data_dir)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -36,10 +37,13 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="run a demo store in memory: no hardware, no broker, nothing written"
+        "demo", help="run a demo store day on a real edge store in a temporary directory: "
+        "no hardware, no broker"
     )
     demo.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN",
                       help="language of the demo's screens and receipts (default zh_CN)")
+    demo.add_argument("--data-dir", type=Path, default=None,
+                      help="keep the demo store here (default: a temporary directory, removed)")
     demo.set_defaults(handler=_demo)
     add_store_commands(commands)
     return parser

@@ -1,0 +1,476 @@
+"""The edge store at years of data, next to stock TinyDB, SQLite (WAL, FULL) and a bare fsync.
+
+    python bench/store_bench.py [--members 20000] [--sales 200000] [--first 20000]
+                                [--samples 300] [--quick]
+
+Builds a store of ``--members`` members through the real domain (hub.workload: every
+sale is a three-line checkout paid by stored value, earning points and commission),
+measures at ``--first`` past sales, builds on to ``--sales`` and measures again, so the
+table shows how each figure grows. The build itself skips fsync (it would take hours);
+every measured commit fsyncs. Baselines, measured in the same run at the same sizes:
+
+* bare: ``write`` + ``fdatasync`` of the very record bytes the journal wrote (the floor);
+* SQLite in WAL mode with ``synchronous=FULL``, the same sale as one transaction
+  (ticket, 3 lines, 3 commission rows, a points row, account and member updates) on
+  tables holding the same members and sales;
+* stock TinyDB ``JSONStorage`` holding the same number of sales as small documents
+  (one insert rewrites the whole file; a few inserts are timed, not ``--samples``).
+
+Bytes written come from ``/proc/self/io`` (``write_bytes``: what reached the block
+layer, so page granularity and filesystem journaling are in it). Cold start and memory
+are measured in a fresh process: open, load the newest snapshot, replay 1,000 records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edge_store.store import EdgeStore, StoreOptions
+from hub.demo_data import DEMO_DAY
+from hub.workload import Workload, mobile_of
+from salon.commands import decide
+from salon.testing import ManualClock, SequentialIds
+
+STORE_ID = "store-bench-001"
+TAIL_RECORDS = 1_000
+
+
+class _NoSync:
+    """Build-time file ops: the page cache only (building 200,000 fsynced sales takes hours)."""
+
+    def write(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        pass
+
+
+def _written() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    raise RuntimeError("no write_bytes in /proc/self/io")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+class Build:
+    """A store being built; ``store`` is reopened with real fsync for every measurement."""
+
+    def __init__(self, root: Path, members: int) -> None:
+        self.root = root
+        self.data = root / "store"
+        self.clock = ManualClock(DEMO_DAY)
+        self.ids = SequentialIds("B")
+        self.store = self._open(_NoSync())
+        self.work = Workload(self.store, lambda: self.store.state, self.clock, 11)
+        self.work.setup()
+        self.work.register(members)
+        self.sales = 0
+
+    def _open(self, ops: Any) -> EdgeStore:
+        # The daily snapshot of production would mean ~1,500 snapshots while building four
+        # years; the record policy (every 2,000) alone keeps the build quick.
+        options = StoreOptions(snapshot_every_seconds=10**9) if ops is not None else StoreOptions()
+        return EdgeStore.open(self.data, STORE_ID, self.clock, self.ids, options, ops)
+
+    def sell(self, until: int) -> float:
+        started = time.perf_counter()
+        self.work.sales(until - self.sales, per_day=137)  # 200,000 sales ≈ four years
+        self.sales = until
+        return time.perf_counter() - started
+
+    def reopen(self, ops: Any | None) -> None:
+        self.store.close()
+        self.store = self._open(ops)
+        self.work.store = self.store
+
+
+def measure_commits(build: Build, samples: int) -> dict[str, Any]:
+    """Latency and bytes of ``samples`` fsynced checkouts; the record bytes they wrote."""
+    build.reopen(None)
+    store, work = build.store, build.work
+    latencies: list[float] = []
+    totals: list[float] = []
+    written = 0
+    first_seq = store.last_seq + 1
+    for _ in range(samples):
+        member = work.rng.choice(work.members)
+        work.clock.advance(seconds=120)
+        command = work.checkout_command(member)
+        if store.state.accounts.balance_fen(member, work.clock()) < command.payments[0].amount_fen:
+            work.recharge(member)
+            command = work.checkout_command(member)
+        before = _written()
+        started = time.perf_counter()
+        with store._lock:  # what execute does, timed in its two halves
+            events = decide(store.state, command, store.ctx)
+            decided = time.perf_counter()
+            store._commit(events)
+        done = time.perf_counter()
+        totals.append(done - started)
+        latencies.append(done - decided)
+        written += _written() - before
+    records = [r for r in store.records_after(first_seq - 1, limit=10**9)]
+    store.flush()
+    snap_before = _written()
+    snap_started = time.perf_counter()
+    path = store.snapshot()
+    snapshot_seconds = time.perf_counter() - snap_started
+    snapshot_bytes = _written() - snap_before
+    return {
+        "lat": latencies,
+        "total": totals,
+        "bytes": written / samples,
+        "records": records,
+        "snapshot_bytes": snapshot_bytes,
+        "snapshot_file": path.stat().st_size,
+        "snapshot_seconds": snapshot_seconds,
+        "snapshot_amortised": snapshot_bytes / store.options.snapshot_every_records,
+    }
+
+
+def measure_bare(root: Path, payloads: list[bytes]) -> dict[str, Any]:
+    path = root / "bare.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    latencies: list[float] = []
+    written = 0
+    try:
+        for payload in payloads:
+            before = _written()
+            started = time.perf_counter()
+            os.write(fd, payload)
+            os.fdatasync(fd)
+            latencies.append(time.perf_counter() - started)
+            written += _written() - before
+    finally:
+        os.close(fd)
+        path.unlink()
+    return {"lat": latencies, "bytes": written / len(payloads)}
+
+
+_SCHEMA = """
+CREATE TABLE members (id TEXT PRIMARY KEY, name TEXT, mobile TEXT UNIQUE, card TEXT UNIQUE,
+                      points INTEGER, tier TEXT);
+CREATE TABLE accounts (member_id TEXT PRIMARY KEY, principal INTEGER, bonus INTEGER);
+CREATE TABLE tickets (id TEXT PRIMARY KEY, member_id TEXT, at TEXT, due INTEGER, body TEXT);
+CREATE INDEX tickets_member ON tickets(member_id);
+CREATE TABLE lines (ticket_id TEXT, line_no INTEGER, item TEXT, net INTEGER,
+                    PRIMARY KEY (ticket_id, line_no));
+CREATE TABLE commissions (ticket_id TEXT, line_no INTEGER, staff TEXT, amount INTEGER, at TEXT);
+CREATE INDEX commissions_staff ON commissions(staff, at);
+CREATE TABLE points (member_id TEXT, source TEXT, points INTEGER, expires TEXT);
+CREATE INDEX points_member ON points(member_id);
+"""
+
+
+def _sqlite_sale(db: sqlite3.Connection, n: int, member: str, body: str) -> None:
+    ticket = f"T{n:09d}"
+    with db:
+        db.execute(
+            "INSERT INTO tickets VALUES (?, ?, ?, ?, ?)",
+            (ticket, member, "2026-11-23T02:00:00+00:00", 30_900, body),
+        )
+        db.executemany(
+            "INSERT INTO lines VALUES (?, ?, ?, ?)",
+            [(ticket, i, item, 10_000) for i, item in enumerate(("CUT", "WASH", "P-SH"))],
+        )
+        db.executemany(
+            "INSERT INTO commissions VALUES (?, ?, ?, ?, ?)",
+            [(ticket, i, "S004", 1_000, "2026-11-23") for i in range(3)],
+        )
+        db.execute("INSERT INTO points VALUES (?, ?, ?, ?)", (member, ticket, 618, "2027-12-31"))
+        db.execute(
+            "UPDATE accounts SET principal = principal - 30900 WHERE member_id = ?", (member,)
+        )
+        db.execute("UPDATE members SET points = points + 618 WHERE id = ?", (member,))
+
+
+def build_sqlite(root: Path, members: int, sales: int, body: str) -> sqlite3.Connection:
+    path = root / "bench.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    db.executescript(_SCHEMA)
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO members VALUES (?, ?, ?, ?, 0, 'normal')",
+        [(f"M{i}", f"会员{i}", mobile_of(i), f"C{i:08X}") for i in range(members)],
+    )
+    db.executemany(
+        "INSERT INTO accounts VALUES (?, 10000000, 0)", [(f"M{i}",) for i in range(members)]
+    )
+    db.execute("COMMIT")
+    grow_sqlite(db, members, 0, sales, body)
+    return db
+
+
+def grow_sqlite(db: sqlite3.Connection, members: int, start: int, end: int, body: str) -> None:
+    db.execute("PRAGMA synchronous=OFF")
+    rng = random.Random(5)
+    for n in range(start, end):
+        _sqlite_sale(db, n, f"M{rng.randrange(members)}", body)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def measure_sqlite(
+    db: sqlite3.Connection, members: int, first_n: int, samples: int, body: str
+) -> dict[str, Any]:
+    db.execute("PRAGMA synchronous=FULL")
+    rng = random.Random(9)
+    latencies: list[float] = []
+    written = 0
+    for i in range(samples):
+        before = _written()
+        started = time.perf_counter()
+        _sqlite_sale(db, first_n + i, f"M{rng.randrange(members)}", body)
+        latencies.append(time.perf_counter() - started)
+        written += _written() - before
+    before = _written()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # WAL pages reach the main file later too
+    checkpoint = _written() - before
+    return {"lat": latencies, "bytes": written / samples, "checkpoint": checkpoint / samples}
+
+
+def measure_tinydb(root: Path, sales: int, inserts: int) -> dict[str, Any]:
+    from tinydb import TinyDB
+
+    path = root / "stock.json"
+    rng = random.Random(3)
+    docs = {
+        str(i): {
+            "ticket": f"T{i:09d}",
+            "member": f"M{rng.randrange(20_000)}",
+            "due": 30_900,
+            "items": ["CUT", "WASH", "P-SH"],
+            "paid": "stored_value",
+            "at": "2026-11-23T10:00:00",
+        }
+        for i in range(1, sales + 1)
+    }
+    path.write_text(json.dumps({"_default": docs}))
+    db = TinyDB(path)
+    latencies: list[float] = []
+    written = 0
+    try:
+        for i in range(inserts):
+            before = _written()
+            started = time.perf_counter()
+            db.insert(
+                {
+                    "ticket": f"X{i}",
+                    "member": "M1",
+                    "due": 30_900,
+                    "items": ["CUT", "WASH", "P-SH"],
+                    "paid": "stored_value",
+                    "at": "x",
+                }
+            )
+            latencies.append(time.perf_counter() - started)
+            written += _written() - before
+    finally:
+        db.close()
+        size = path.stat().st_size
+        path.unlink()
+    return {"lat": latencies, "bytes": written / inserts, "file": size}
+
+
+def measure_lookups(store: EdgeStore, members: int, count: int) -> dict[str, list[float]]:
+    rng = random.Random(4)
+    out: dict[str, list[float]] = {"card": [], "mobile": []}
+    lookups: dict[str, Callable[[int], object]] = {
+        "card": lambda n: store.member_by_card(f"C{n:08X}"),
+        "mobile": lambda n: store.member_by_mobile(mobile_of(n)),
+    }
+    for kind, lookup in lookups.items():
+        for _ in range(count):
+            n = rng.randrange(members)
+            started = time.perf_counter()
+            lookup(n)
+            out[kind].append(time.perf_counter() - started)
+    return out
+
+
+_COLD = """import sys, time
+sys.path.insert(0, sys.argv[2])
+started = time.perf_counter()
+from edge_store.store import EdgeStore
+from salon.testing import ManualClock, SequentialIds
+from hub.demo_data import DEMO_DAY
+store = EdgeStore.open(sys.argv[1], "%s", ManualClock(DEMO_DAY), SequentialIds("C"))
+opened = time.perf_counter() - started
+status = open("/proc/self/status").read()
+kib = lambda key: int(status.split(key + ":")[1].split()[0])
+print(opened, kib("VmRSS"), kib("VmHWM"), store.last_seq - store.snapshot_seq)
+store.close(snapshot=False)
+""".replace("%s", STORE_ID)
+
+
+def measure_cold_start(build: Build) -> dict[str, float]:
+    """Snapshot, add 1,000 records after it, stop; then open in a fresh process."""
+    build.store.snapshot()
+    build.store.close(snapshot=False)
+    build.store = EdgeStore.open(
+        build.data,
+        STORE_ID,
+        build.clock,
+        build.ids,
+        StoreOptions(snapshot_every_records=10**9, snapshot_every_seconds=10**9),
+        _NoSync(),
+    )
+    build.work.store = build.store
+    seq = build.store.last_seq
+    while build.store.last_seq < seq + TAIL_RECORDS:
+        build.work.checkout(build.work.rng.choice(build.work.members))
+    build.store.flush()
+    build.store.close(snapshot=False)
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD, str(build.data), root],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    build.store = build._open(_NoSync())
+    build.work.store = build.store
+    return {
+        "seconds": float(out[0]),
+        "rss_mib": int(out[1]) / 1024,
+        "peak_mib": int(out[2]) / 1024,
+        "replayed": int(out[3]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--first", type=int, default=20_000)
+    parser.add_argument("--sales", type=int, default=200_000)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--tinydb-inserts", type=int, default=3)
+    parser.add_argument(
+        "--quick", action="store_true", help="2,000 members, 2,000 then 6,000 sales: a smoke run"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.members, args.first, args.sales, args.samples = 2_000, 2_000, 6_000, 100
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="store-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        build = Build(root, args.members)
+        print(f"built {args.members} members in {time.perf_counter() - started:.0f} s", flush=True)
+        db: sqlite3.Connection | None = None
+        for target in (args.first, args.sales):
+            took = build.sell(target)
+            print(f"sold up to {target} sales ({took:.0f} s)", flush=True)
+            commits = measure_commits(build, args.samples)
+            payloads = [r.payload for r in commits["records"]]
+            framed = [len(p) + 20 for p in payloads]
+            bare = measure_bare(root, [b"x" * n for n in framed])
+            body = payloads[-1].decode()
+            if db is None:
+                db = build_sqlite(root, args.members, target, body)
+            else:
+                grow_sqlite(db, args.members, args.first, target, body)
+            sqlite = measure_sqlite(db, args.members, 10_000_000 + target, args.samples, body)
+            tiny = measure_tinydb(root, target, args.tinydb_inserts)
+            lookups = measure_lookups(build.store, args.members, 5_000)
+            cold = measure_cold_start(build)
+            rows.append(
+                (target, commits, bare, sqlite, tiny, lookups, cold, statistics.mean(framed))
+            )
+            print(f"measured at {target} sales", flush=True)
+        if db is not None:
+            db.close()
+        build.store.close(snapshot=False)
+    _print_table(args, rows)
+    return 0
+
+
+def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
+    print(
+        f"\nedge store benchmark: {args.members} members, {args.samples} fsynced commits per "
+        f"size, machine {os.uname().machine}, Python {sys.version.split()[0]}\n"
+    )
+    head = f"{'':44}" + "".join(f"{r[0]:>16,} sales" for r in rows)
+    print(head)
+
+    def line(label: str, fn: Callable[[tuple[Any, ...]], str]) -> None:
+        print(f"{label:44}" + "".join(f"{fn(r):>22}" for r in rows))
+
+    line("record bytes (framed, mean)", lambda r: f"{r[7]:.0f}")
+    line(
+        "checkout p50 / p99 ms: decide + commit",
+        lambda r: f"{_ms(_pct(r[1]['total'], 0.5))} / {_ms(_pct(r[1]['total'], 0.99))}",
+    )
+    line(
+        "commit p50 / p99 ms: edge store",
+        lambda r: f"{_ms(_pct(r[1]['lat'], 0.5))} / {_ms(_pct(r[1]['lat'], 0.99))}",
+    )
+    line(
+        "             bare write+fdatasync",
+        lambda r: f"{_ms(_pct(r[2]['lat'], 0.5))} / {_ms(_pct(r[2]['lat'], 0.99))}",
+    )
+    line(
+        "             SQLite WAL FULL",
+        lambda r: f"{_ms(_pct(r[3]['lat'], 0.5))} / {_ms(_pct(r[3]['lat'], 0.99))}",
+    )
+    line("             stock TinyDB insert (median)", lambda r: f"{_ms(_pct(r[4]['lat'], 0.5))}")
+    line("commit max ms: edge store", lambda r: _ms(max(r[1]["lat"])))
+    line(
+        "p99 ratio edge store / bare",
+        lambda r: f"{_pct(r[1]['lat'], 0.99) / _pct(r[2]['lat'], 0.99):.2f}x",
+    )
+    line(
+        "speed-up vs stock TinyDB (median)",
+        lambda r: f"{_pct(r[4]['lat'], 0.5) / _pct(r[1]['lat'], 0.5):,.0f}x",
+    )
+    line("bytes/commit: edge store journal", lambda r: f"{r[1]['bytes']:,.0f}")
+    line("              + snapshot amortised", lambda r: f"{r[1]['snapshot_amortised']:,.0f}")
+    line("              bare write+fdatasync", lambda r: f"{r[2]['bytes']:,.0f}")
+    line(
+        "              SQLite WAL (+checkpoint)",
+        lambda r: f"{r[3]['bytes']:,.0f} (+{r[3]['checkpoint']:,.0f})",
+    )
+    line("              stock TinyDB", lambda r: f"{r[4]['bytes']:,.0f}")
+    line(
+        "snapshot: file KiB / capture+write s",
+        lambda r: f"{r[1]['snapshot_file'] / 1024:,.0f} / {r[1]['snapshot_seconds']:.2f}",
+    )
+    line(
+        "lookup p99 ms: card UID / mobile",
+        lambda r: f"{_ms(_pct(r[5]['card'], 0.99))} / {_ms(_pct(r[5]['mobile'], 0.99))}",
+    )
+    line(
+        "cold start s (replaying records)", lambda r: f"{r[6]['seconds']:.2f} ({r[6]['replayed']})"
+    )
+    line(
+        "resident MiB after start / peak",
+        lambda r: f"{r[6]['rss_mib']:.0f} / {r[6]['peak_mib']:.0f}",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
