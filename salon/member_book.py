@@ -163,6 +163,8 @@ class MemberBook:
     """Normalised mobile -> member id."""
     card_index: dict[str, CardLink] = field(default_factory=dict)
     """Normalised card UID -> its link, blocked cards included."""
+    member_cards: dict[str, list[str]] = field(default_factory=dict)
+    """Member id -> the UIDs of their cards in the order linked (``cards_of`` without a scan)."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -199,8 +201,13 @@ class MemberBook:
                 )
             case CardLinked():
                 self.card_index[event.card_uid] = CardLink(event.card_uid, event.member_id)
+                self.member_cards.setdefault(event.member_id, []).append(event.card_uid)
             case CardUnlinked():
-                del self.card_index[event.card_uid]
+                link = self.card_index.pop(event.card_uid)
+                uids = self.member_cards[link.member_id]
+                uids.remove(event.card_uid)
+                if not uids:
+                    del self.member_cards[link.member_id]
             case CardBlocked():
                 self.card_index[event.card_uid] = CardLink(
                     event.card_uid, event.member_id, CardStatus.BLOCKED, event.reason
@@ -255,4 +262,4 @@ class MemberBook:
         return link
 
     def cards_of(self, member_id: str) -> tuple[CardLink, ...]:
-        return tuple(link for link in self.card_index.values() if link.member_id == member_id)
+        return tuple(self.card_index[uid] for uid in self.member_cards.get(member_id, ()))
