@@ -53,6 +53,7 @@ __all__ = [
     "plan_reverse",
     "points_for",
     "redeem_value_fen",
+    "restore_event",
     "reverse_event",
     "reverse_events",
 ]
@@ -172,6 +173,49 @@ def plan_redeem(
             {"balance": state.points.balance(member_id, now), "needed": points},
         )
     return draws
+
+
+def restore_event(
+    state: SalonState, member_id: str, ticket_id: str, draws: Sequence[PointsDraw],
+    meta: EventMeta, now: datetime,
+) -> PointsRestored:
+    """The event giving back a redemption's ``draws``: points debt is paid first.
+
+    Restored points come back to the member as earned ones do, so they settle debt before
+    they can be spent; else refunding a ticket whose points were spent and then the ticket
+    that spent them would leave the member both those points and the debt for them.
+    Points going back to an expired lot are worth nothing, so they pay only the debt their
+    lot's own source's reversal booked (``reversal_debt``): they are the points it found
+    spent, and with the refunds the other way round it would have taken them from that lot,
+    expired or not. Unexpired points pay what is still owed, soonest expiry first as
+    plan_reverse takes them. The repaying parts come first in the draws (see PointsRestored).
+    """
+    book = state.points
+    debt = book.debt(member_id)
+    if not debt:
+        return PointsRestored(meta=meta, member_id=member_id, ticket_id=ticket_id,
+                              draws=tuple(draws))
+    lots = {lot.lot_id: lot for lot in book.lots(member_id)}
+    owed: dict[str, int] = {}
+    paying: list[PointsDraw] = []
+    rest: list[PointsDraw] = []
+    for draw in draws:
+        source = lots[draw.lot_id].source_id
+        owed.setdefault(source, book.reversal_debt(member_id, source))
+        pay = min(draw.points, owed[source], debt)
+        owed[source] -= pay
+        debt -= pay
+        paying.append(PointsDraw(draw.lot_id, pay))
+        rest.append(PointsDraw(draw.lot_id, draw.points - pay))
+    back: list[PointsDraw] = []
+    for draw in sorted(rest, key=lambda d: _spend_order(lots[d.lot_id])):
+        pay = 0 if lots[draw.lot_id].expired(now) else min(draw.points, debt)
+        debt -= pay
+        paying.append(PointsDraw(draw.lot_id, pay))
+        back.append(PointsDraw(draw.lot_id, draw.points - pay))
+    ordered = tuple(d for d in (*paying, *back) if d.points)
+    return PointsRestored(meta=meta, member_id=member_id, ticket_id=ticket_id, draws=ordered,
+                          debt_repaid=book.debt(member_id) - debt)
 
 
 def plan_reverse(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -73,11 +74,30 @@ class PointsRedeemed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PointsRestored(Event):
-    """A refund gives back exactly the draws of a redemption, to the same lots."""
+    """A refund gives back exactly the draws of a redemption, to the same lots.
+
+    The first ``debt_repaid`` points of the draws, in their order, pay points debt instead
+    of going back into their lots (planned by ``salon.points.restore_event``). A record
+    written before the field existed repaid nothing.
+    """
 
     member_id: str
     ticket_id: str
     draws: tuple[PointsDraw, ...]
+    debt_repaid: int = 0
+
+    def repaid_parts(self) -> Iterator[tuple[PointsDraw, int]]:
+        """Each draw with how many of its points pay debt: the first ``debt_repaid`` in order."""
+        left = self.debt_repaid
+        for draw in self.draws:
+            repaid = min(draw.points, left)
+            left -= repaid
+            yield draw, repaid
+
+    def given_back(self) -> tuple[PointsDraw, ...]:
+        """What lands back in the lots: the draws less the points that paid debt."""
+        return tuple(PointsDraw(draw.lot_id, draw.points - repaid)
+                     for draw, repaid in self.repaid_parts() if draw.points > repaid)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,23 +191,30 @@ class PointsBook:
     _earned: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _lost_to_expiry: dict[str, int] = field(default_factory=dict)
     """Source id → points its lots lost to expiry not yet counted by a reversal, while not zero."""
+    _reversal_debt: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Member id → source id → points debt the source's reversals booked that no points
+    restored to its lots have paid yet, while not zero and while the member owes any."""
 
     def apply(self, event: Event) -> None:
         match event:
             case PointsEarned():
                 self._new_lot(event.member_id, event.source_id, event.lot_id,
                               event.points - event.debt_repaid, event.expires_at)
-                self._debt[event.member_id] -= event.debt_repaid
+                self._repay(event.member_id, event.debt_repaid)
                 self._earned[event.member_id] += event.points
             case PointsRedeemed():
                 # A refund of the ticket gives its draws back; nothing gives back a gift.
                 self._take(event.member_id, event.draws, restorable=not event.gift)
             case PointsRestored():
-                self._give(event.member_id, event.draws)
+                self._give(event)
+                self._repay(event.member_id, event.debt_repaid)
             case PointsReversed():
                 self._take(event.member_id, event.draws)
                 taken = _total(event.draws) + event.debt_points + event.expired_points
                 self._debt[event.member_id] += event.debt_points
+                if event.debt_points:
+                    _add(self._reversal_debt.setdefault(event.member_id, {}), event.source_id,
+                         event.debt_points)
                 self._earned[event.member_id] -= taken
                 _add(self._lost_to_expiry, event.source_id, -event.expired_points)
             case PointsExpired():
@@ -198,7 +225,7 @@ class PointsBook:
                 if event.points > 0:
                     self._new_lot(event.member_id, event.adjustment_id, event.lot_id,
                                   event.points - event.debt_repaid, event.expires_at)
-                    self._debt[event.member_id] -= event.debt_repaid
+                    self._repay(event.member_id, event.debt_repaid)
                 else:
                     self._take(event.member_id, event.draws)
             case _:
@@ -237,12 +264,26 @@ class PointsBook:
             self._file(member_id, draw.lot_id, replace(
                 lot, left=lot.left - draw.points, restorable=lot.restorable + kept))
 
-    def _give(self, member_id: str, draws: tuple[PointsDraw, ...]) -> None:
-        """Give a redemption's draws back to their lots: no longer restorable, spendable again."""
-        for draw in draws:
+    def _give(self, event: PointsRestored) -> None:
+        """Give a redemption's draws back: no longer restorable; spendable again but for the
+        part paying debt, which first settles what the lot's own source's reversal owed."""
+        member_id = event.member_id
+        for draw, repaid in event.repaid_parts():
             lot = self._lots[member_id][draw.lot_id]
             self._file(member_id, draw.lot_id, replace(
-                lot, left=lot.left + draw.points, restorable=lot.restorable - draw.points))
+                lot, left=lot.left + draw.points - repaid,
+                restorable=lot.restorable - draw.points))
+            owed = self._reversal_debt.get(member_id)
+            if repaid and owed:
+                _add(owed, lot.source_id, -min(repaid, owed.get(lot.source_id, 0)))
+                if not owed:
+                    del self._reversal_debt[member_id]
+
+    def _repay(self, member_id: str, points: int) -> None:
+        """Pay ``points`` of points debt; once none is owed, no source's share is either."""
+        self._debt[member_id] -= points
+        if not self._debt[member_id]:
+            self._reversal_debt.pop(member_id, None)
 
     def lots(self, member_id: str) -> tuple[PointsLot, ...]:
         """The member's live lots in arrival order: with points left, or able to get some back.
@@ -278,6 +319,11 @@ class PointsBook:
     def lifetime_earned(self, member_id: str) -> int:
         """Points ever earned by sales, net of reversals (adjustments and gifts not counted)."""
         return self._earned.get(member_id, 0)
+
+    def reversal_debt(self, member_id: str, source_id: str) -> int:
+        """Points debt the source's reversals booked that points restored to its own lots
+        have not paid yet; at most the member's debt is ever owed (0 once none is)."""
+        return self._reversal_debt.get(member_id, {}).get(source_id, 0)
 
     def lost_to_expiry(self, source_id: str) -> int:
         """Points of the source's lots removed by expiry and not yet counted in a reversal."""

@@ -22,7 +22,6 @@ from salon.package_cards import (
 )
 from salon.package_ledger import CardClosure
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
-from salon.points import PointsRestored
 from salon.settlement import merge_lot_draws
 from salon.staff import Permission, audit, require
 from salon.stored_value import StoredValueRestored
@@ -140,12 +139,16 @@ def _reverse(
         out.append(StoredValueRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
                                        ticket_id=ticket_id, draws=draws))
     point_draws = tuple(d for s in lines for d in s.points_draws)
+    given_back: tuple[points.PointsDraw, ...] = ()
     if point_draws:
-        out.append(PointsRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
-                                  ticket_id=ticket_id, draws=point_draws))
-    # The ticket's points and each repayment's share; the restore above is seen by them.
+        restore = points.restore_event(state, member_id, ticket_id, point_draws,
+                                       ctx.meta(actor_id, at), at)
+        out.append(restore)
+        given_back = restore.given_back()
+    # The ticket's points and each repayment's share; what the restore above put back in
+    # the lots (not what paid points debt) is seen by them.
     earned = state.tickets.points_by_source(ticket_id, lines)
-    out.extend(points.reverse_events(state, ctx, actor_id, member_id, earned, at, point_draws))
+    out.extend(points.reverse_events(state, ctx, actor_id, member_id, earned, at, given_back))
     for s in lines:
         for value in s.line.package_values:
             out.append(PackageSessionRestored(

@@ -108,7 +108,8 @@ def recompute(history: Iterable[Event]) -> Recomputed:
             case PointsRedeemed():
                 held[e.member_id] -= sum(d.points for d in e.draws)
             case PointsRestored():
-                held[e.member_id] += sum(d.points for d in e.draws)
+                held[e.member_id] += sum(d.points for d in e.draws) - e.debt_repaid
+                debt[e.member_id] -= e.debt_repaid
             case PointsReversed():
                 held[e.member_id] -= sum(d.points for d in e.draws)
                 debt[e.member_id] += e.debt_points

@@ -35,6 +35,7 @@ from salon.points import (
     plan_reverse,
     points_for,
     redeem_value_fen,
+    restore_event,
     reverse_event,
 )
 from salon.staff import HQ_ACTOR, SensitiveActAudited
@@ -89,10 +90,9 @@ def unrestored(events: list[Event], ticket_id: str) -> tuple[PointsDraw, ...]:
 
 def restore(salon: Salon, member_id: str, ticket_id: str) -> PointsRestored:
     """What a refund of the ticket does to its points: give back what it still took."""
-    event = PointsRestored(
-        meta=salon.ctx.meta(DESK), member_id=member_id, ticket_id=ticket_id,
-        draws=unrestored(salon.history, ticket_id),
-    )
+    now = salon.ctx.clock()
+    event = restore_event(salon.state, member_id, ticket_id, unrestored(salon.history, ticket_id),
+                          salon.ctx.meta(DESK, now), now)
     commit(salon, event)
     return event
 
@@ -551,6 +551,8 @@ def test_book_equals_the_sum_of_events_and_never_goes_negative(
         assert all(lot.left >= 0 for lot in book.lots(member))
         assert book.debt(member) >= 0
         assert 0 <= book.balance(member, salon.ctx.clock()) <= book.held(member)
+        # Debt is owed only while nothing is left to spend: new or restored points pay it.
+        assert book.debt(member) == 0 or book.balance(member, salon.ctx.clock()) == 0
         assert book.held(member) - book.debt(member) == signed_total(salon.history, member)
         earned = sum(e.points for e in salon.history if isinstance(e, PointsEarned))
         reversed_ = sum(sum(d.points for d in e.draws) + e.debt_points + e.expired_points
