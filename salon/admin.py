@@ -147,10 +147,14 @@ def hire_staff(state: SalonState, cmd: HireStaff, ctx: Context) -> Sequence[Even
 def change_staff(state: SalonState, cmd: ChangeStaff, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.MANAGE_STAFF)
     state.staff.get(cmd.staff_id)
+    # As when hired: a nameless staff member could not be told apart on a screen or receipt.
+    if not cmd.name.strip():
+        raise DomainError(ErrorCode.INVALID_INPUT, {"field": "staff", "reason": "empty"})
     meta = ctx.meta(cmd.actor_id)
     return [
         StaffChanged(
-            meta=meta, staff_id=cmd.staff_id, name=cmd.name, role=cmd.role, level=cmd.level
+            meta=meta, staff_id=cmd.staff_id, name=cmd.name.strip(), role=cmd.role,
+            level=cmd.level,
         ),
         audit(
             ctx.meta(cmd.actor_id, meta.at),

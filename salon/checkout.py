@@ -16,7 +16,12 @@ from salon.coupons import CouponRedeemed
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
 from salon.money import allocate, apply_bp
-from salon.package_cards import PackageCardSold, PackageCardUpgraded, PackageSessionUsed
+from salon.package_cards import (
+    PackageCardSold,
+    PackageCardUpgraded,
+    PackageSessionUsed,
+    session_bonus,
+)
 from salon.payments import Payment, PaymentMethod
 from salon.points import PointsRedeemed
 from salon.pricing import LineDraft, PricedLine, Quote, price_ticket
@@ -165,6 +170,9 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
     _check_staff(state, quote)
     overridden = [line for line in quote.lines if line.override_fen]
     override_by = _authorised(state, cmd, Permission.PRICE_OVERRIDE) if overridden else ""
+    # Selling a card (an upgrade too) takes prepaid value: not every role at the till may.
+    sells_card = any(line.kind is ItemKind.PACKAGE for line in quote.lines)
+    sell_by = _authorised(state, cmd, Permission.SELL_PACKAGE) if sells_card else ""
     discount_by = _check_discount_cap(state, cmd, quote)
     applied, change = _applied_payments(state, cmd, quote.due_fen)
     member_id = cmd.member_id
@@ -204,6 +212,7 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
     ]
     earned_total = points.points_for(state, member_id, sum(eligible)) if member_id else 0
     earned_split = allocate(earned_total, eligible)
+    bonus_split = session_bonus(state, quote.lines)
 
     settlements: list[LineSettlement] = []
     pending: list[commissions.CommissionEntry] = []
@@ -227,6 +236,7 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
                 points_earned=earned_split[k] if k is not None else 0,
                 commissions=tuple(entries),
                 card_id=ctx.new_id() if line.kind is ItemKind.PACKAGE else "",
+                package_bonus=bonus_split[i],
             )
         )
     day = business_day(at, state.config.checkout)
@@ -235,7 +245,8 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
         business_day=day, price_list_version=cmd.price_list_version, tier_id=quote.tier_id,
         coupon_id=quote.coupon_id, redeem_points=quote.redeem_points, due_fen=quote.due_fen,
         tendered=cmd.payments, change_fen=change, lines=tuple(settlements),
-        approver_id=next((a for a in (override_by, discount_by) if a and a != cmd.actor_id), ""),
+        approver_id=next((a for a in (override_by, discount_by, sell_by)
+                          if a and a != cmd.actor_id), ""),
     )
     events.append(paid)
     events.extend(_ledger_events(state, ctx, cmd.actor_id, paid, sv_draws_total, redeem_draws,
@@ -280,15 +291,18 @@ def _ledger_events(
         ))
     for s in paid.lines:
         line: PricedLine = s.line
-        for value in line.package_values:
+        for value, bonus in zip(line.package_values, s.package_bonus, strict=True):
             out.append(PackageSessionUsed(
                 meta=ctx.meta(actor_id, now), card_id=line.package_card_id,
                 member_id=member_id, ticket_id=ticket_id, line_no=line.line_no,
-                value_fen=value,
+                value_fen=value, bonus_fen=bonus,
             ))
         if line.kind is ItemKind.PACKAGE:
             plan = state.catalog.plan(line.item_id)
+            # The bonus money the card is paid with: drawn now, and what the credit holds.
+            bonus = sum(d.bonus_fen for d in s.sv_draws)
             if line.upgrade_from_card_id:
+                bonus += state.packages.get(line.upgrade_from_card_id).bonus_fen
                 out.append(PackageCardUpgraded(
                     meta=ctx.meta(actor_id, now), old_card_id=line.upgrade_from_card_id,
                     new_card_id=s.card_id, credit_fen=line.credit_fen,
@@ -300,7 +314,7 @@ def _ledger_events(
                 price_fen=line.credit_fen + line.net_fen,
                 paid_fen=line.credit_fen + s.paid_now_fen,
                 ticket_id=ticket_id, line_no=line.line_no,
-                expires_at=now + timedelta(days=plan.valid_days),
+                expires_at=now + timedelta(days=plan.valid_days), bonus_fen=bonus,
             ))
     entries = tuple(e for s in paid.lines for e in s.commissions)
     if entries:

@@ -6,15 +6,16 @@ here, so ``salon.package_cards`` is the one name the other areas import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from salon.commands import Command, handles
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
+from salon.money import RoundingMode, mul_div
 from salon.package_ledger import (
     CardClosure,
     PackageBook,
@@ -27,6 +28,8 @@ from salon.package_ledger import (
     PackageSessionRestored,
     PackageSessionsTransferred,
     PackageSessionUsed,
+    SourceRefund,
+    TracedRefund,
     session_value,
 )
 from salon.staff import Permission, audit, require
@@ -47,13 +50,19 @@ __all__ = [
     "PackageSessionRestored",
     "PackageSessionUsed",
     "PackageSessionsTransferred",
+    "SourceRefund",
+    "TracedRefund",
     "TransferPackageSessions",
+    "bonus_share",
+    "held_value",
     "is_unused",
     "owner_of",
     "plan_card_refund",
     "plan_use",
     "remaining_sessions",
+    "session_bonus",
     "session_value",
+    "settled_by_refund",
     "transfer_package_sessions",
     "upgrade_credit",
 ]
@@ -65,6 +74,18 @@ class CardRefundPlan:
     sessions_cancelled: int
     debt_cancelled_fen: int
     member_id: str = ""
+    bonus_fen: int = 0
+    """Bonus money among ``refund_fen``: it goes back to stored value as bonus."""
+
+
+class UsesCard(Protocol):
+    """A priced line, as far as the sessions it uses go."""
+
+    @property
+    def package_card_id(self) -> str: ...
+
+    @property
+    def package_values(self) -> tuple[int, ...]: ...
 
 
 def owner_of(state: SalonState, card_id: str) -> str:
@@ -73,6 +94,52 @@ def owner_of(state: SalonState, card_id: str) -> str:
 
 def remaining_sessions(state: SalonState, card_id: str) -> int:
     return state.packages.remaining_sessions(card_id)
+
+
+def held_value(card: PackageCard) -> int:
+    """The card's paid value not yet used or transferred: what a refund or upgrade credits."""
+    return max(0, card.paid_fen - card.consumed_value_fen)
+
+
+def bonus_share(bonus_fen: int, held_fen: int, value_fen: int) -> int:
+    """The bonus money in ``value_fen`` taken out of a card holding ``held_fen`` of paid
+    value with ``bonus_fen`` of bonus in it: in proportion, rounded down, so what is taken
+    last takes the rest and a card's bonus never goes below zero."""
+    if held_fen <= 0 or value_fen <= 0:
+        return 0
+    return min(bonus_fen, mul_div(bonus_fen, value_fen, held_fen, RoundingMode.DOWN))
+
+
+def session_bonus(state: SalonState, lines: Iterable[UsesCard]) -> list[tuple[int, ...]]:
+    """The bonus part of each session the lines use, line by line (empty: no card).
+
+    Several lines of one ticket may use one card: each takes from what the earlier left.
+    """
+    left: dict[str, tuple[int, int]] = {}
+    out: list[tuple[int, ...]] = []
+    for line in lines:
+        if not line.package_card_id:
+            out.append(())
+            continue
+        card = state.packages.get(line.package_card_id)
+        held, bonus = left.get(card.card_id, (held_value(card), card.bonus_fen))
+        parts = []
+        for value in line.package_values:
+            part = bonus_share(bonus, held, value)
+            parts.append(part)
+            held, bonus = held - value, bonus - part
+        left[card.card_id] = (held, bonus)
+        out.append(tuple(parts))
+    return out
+
+
+def settled_by_refund(state: SalonState, card_id: str) -> bool:
+    """True when a card refund took the card's value for good: the card itself was refunded
+    (RefundPackageCard), or it was upgraded into a card that was."""
+    card = state.packages.get(card_id)
+    while card.closure is CardClosure.UPGRADED and card.upgraded_to:
+        card = state.packages.get(card.upgraded_to)
+    return card.closure is CardClosure.REFUNDED
 
 
 def is_unused(state: SalonState, card_id: str) -> bool:
@@ -125,8 +192,7 @@ def plan_use(
 
 def upgrade_credit(state: SalonState, card_id: str, member_id: str, now: datetime) -> int:
     """What the card is worth towards a bigger one: its paid value not yet used."""
-    card = _open_card(state, card_id, member_id, now)
-    return max(0, card.paid_fen - card.consumed_value_fen)
+    return held_value(_open_card(state, card_id, member_id, now))
 
 
 def plan_card_refund(state: SalonState, card_id: str, now: datetime) -> CardRefundPlan:
@@ -144,6 +210,7 @@ def plan_card_refund(state: SalonState, card_id: str, now: datetime) -> CardRefu
         sessions_cancelled=card.unused_sessions,
         debt_cancelled_fen=card.price_fen - max(card.paid_fen, card.consumed_value_fen),
         member_id=card.member_id,
+        bonus_fen=min(card.bonus_fen, max(0, refundable)),
     )
 
 
@@ -189,5 +256,6 @@ def transfer_package_sessions(
         to_member_id=cmd.to_member_id,
         sessions=cmd.sessions,
         value_fen=value,
+        bonus_fen=bonus_share(card.bonus_fen, held_value(card), value),
     )
     return [transferred, audited]

@@ -5,6 +5,10 @@ Session k of a card worth ``price_fen`` over ``total_sessions`` is worth
 bonus sessions share the price too). A restored session goes back on top of the card and is
 the next one used again, so the values handed out never drift from the price. The rules that
 decide these events are in salon.package_cards.
+
+Bonus money (赠送金) a card was paid with is kept apart (``PackageCard.bonus_fen``): it is the
+store's gift, so a session consumes it in proportion but never earns it as revenue, and a
+refund puts it back on the stored-value lots as bonus, never out as cash.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ __all__ = [
     "PackageSessionRestored",
     "PackageSessionUsed",
     "PackageSessionsTransferred",
+    "SourceRefund",
+    "TracedRefund",
     "session_value",
 ]
 
@@ -52,6 +58,9 @@ class PackageCardSold(Event):
     ticket_id: str
     line_no: int
     expires_at: datetime
+    bonus_fen: int = 0
+    """Bonus money among what paid the card, its upgrade credit's included. Records written
+    before it was kept read as 0: those cards count as paid with principal only."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +70,8 @@ class PackageSessionUsed(Event):
     ticket_id: str
     line_no: int
     value_fen: int
+    bonus_fen: int = 0
+    """The part of ``value_fen`` the card was paid for with bonus money: consumed, no revenue."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +83,8 @@ class PackageSessionRestored(Event):
     ticket_id: str
     line_no: int
     value_fen: int
+    bonus_fen: int = 0
+    """The bonus part the session was used with, back on the card."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,12 +118,38 @@ class PackageCardUpgradeReversed(Event):
     credit_fen: int
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRefund:
+    """Money of one source given back: the ticket that sold a card, or a repayment of its debt."""
+
+    source_id: str
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class TracedRefund:
+    """The part of a card refund traced back to a card a ticket line sold.
+
+    That is the refunded card itself, or the card whose value it holds by an upgrade credit
+    or a transfer: the sale that took the money takes back what the money earned.
+    """
+
+    card_id: str
+    value_fen: int
+    """Value of that card given back, its own upgrade credit included."""
+    debt_cancelled_fen: int
+    money: tuple[SourceRefund, ...]
+    """Of ``value_fen``, the money of the card's own sale given back, per source."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class PackageCardRefunded(Event):
     card_id: str
     refund_fen: int
     sessions_cancelled: int
     debt_cancelled_fen: int
+    traced: tuple[TracedRefund, ...] = ()
+    """Where a RefundPackageCard refund came from (a ticket refund reverses its line whole)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +165,8 @@ class PackageSessionsTransferred(Event):
     to_member_id: str
     sessions: int
     value_fen: int
+    bonus_fen: int = 0
+    """Bonus money in the moved value: it moves with it."""
 
 
 class CardClosure(StrEnum):
@@ -157,6 +198,15 @@ class PackageCard:
     transferred_value_fen: int = 0
     closure: CardClosure | None = None
     transferred_from: str = ""
+    bonus_fen: int = 0
+    """Bonus money in the card's unused paid value (see the module docstring)."""
+    upgraded_to: str = ""
+    """The card this one's value went into, while it is closed by that upgrade."""
+    refunded_value_fen: int = 0
+    """Value of this card given back by refunds of it or of cards holding its value."""
+    refunded_debt_fen: int = 0
+    refunded_money: tuple[SourceRefund, ...] = ()
+    """Of the value given back, this card's sale money per source (the sale, repayments)."""
 
     @property
     def unused_sessions(self) -> int:
@@ -216,7 +266,7 @@ class PackageBook:
                 self.cards[event.card_id] = PackageCard(
                     event.card_id, event.member_id, event.plan_id, event.service_ids,
                     event.total_sessions, event.price_fen, event.paid_fen, event.expires_at,
-                    event.ticket_id, event.line_no,
+                    event.ticket_id, event.line_no, bonus_fen=event.bonus_fen,
                 )
             case PackageSessionUsed():
                 card = self.cards[event.card_id].taken(1)
@@ -224,6 +274,7 @@ class PackageBook:
                     card,
                     used_sessions=card.used_sessions + 1,
                     used_value_fen=card.used_value_fen + event.value_fen,
+                    bonus_fen=card.bonus_fen - event.bonus_fen,
                 )
             case PackageSessionRestored():
                 card = self.cards[event.card_id]
@@ -232,6 +283,7 @@ class PackageBook:
                     returned=(*card.returned, event.value_fen),
                     used_sessions=card.used_sessions - 1,
                     used_value_fen=card.used_value_fen - event.value_fen,
+                    bonus_fen=card.bonus_fen + event.bonus_fen,
                     # A card closed only because nothing was left is open again.
                     closure=None if card.closure is CardClosure.TRANSFERRED else card.closure,
                 )
@@ -240,13 +292,16 @@ class PackageBook:
                 self.cards[card.card_id] = replace(card, paid_fen=card.paid_fen + event.amount_fen)
             case PackageCardUpgraded():
                 card = self.cards[event.old_card_id]
-                self.cards[card.card_id] = replace(card, closure=CardClosure.UPGRADED)
+                self.cards[card.card_id] = replace(card, closure=CardClosure.UPGRADED,
+                                                   upgraded_to=event.new_card_id)
             case PackageCardUpgradeReversed():
                 card = self.cards[event.old_card_id]
-                self.cards[card.card_id] = replace(card, closure=None)
+                self.cards[card.card_id] = replace(card, closure=None, upgraded_to="")
             case PackageCardRefunded():
                 card = self.cards[event.card_id]
                 self.cards[card.card_id] = replace(card, closure=CardClosure.REFUNDED)
+                for traced in event.traced:
+                    self._count_refund(traced)
             case PackageSessionsTransferred():
                 self._transfer(event)
             case _:
@@ -258,6 +313,7 @@ class PackageBook:
             old.taken(event.sessions),
             transferred_sessions=old.transferred_sessions + event.sessions,
             transferred_value_fen=old.transferred_value_fen + event.value_fen,
+            bonus_fen=old.bonus_fen - event.bonus_fen,
         )
         if card.unused_sessions == 0:
             card = replace(card, closure=CardClosure.TRANSFERRED)
@@ -265,7 +321,19 @@ class PackageBook:
         self.cards[event.to_card_id] = PackageCard(
             event.to_card_id, event.to_member_id, old.plan_id, old.service_ids,
             event.sessions, event.value_fen, event.value_fen, old.expires_at,
-            transferred_from=old.card_id,
+            transferred_from=old.card_id, bonus_fen=event.bonus_fen,
+        )
+
+    def _count_refund(self, traced: TracedRefund) -> None:
+        card = self.cards[traced.card_id]
+        money = {s.source_id: s.amount_fen for s in card.refunded_money}
+        for part in traced.money:
+            money[part.source_id] = money.get(part.source_id, 0) + part.amount_fen
+        self.cards[card.card_id] = replace(
+            card,
+            refunded_value_fen=card.refunded_value_fen + traced.value_fen,
+            refunded_debt_fen=card.refunded_debt_fen + traced.debt_cancelled_fen,
+            refunded_money=tuple(SourceRefund(k, v) for k, v in money.items()),
         )
 
     def get(self, card_id: str) -> PackageCard:

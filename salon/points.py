@@ -341,6 +341,8 @@ class RedeemPointsForGift(Command):
 @handles(ExpirePoints)
 def expire_points(state: SalonState, cmd: ExpirePoints, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.EXPIRE_BALANCES)
+    if cmd.member_id is not None:
+        state.members.get(cmd.member_id)  # as ExpireBonus: a mistyped id is not "nothing due"
     at = ctx.clock()
     members = state.points.member_ids() if cmd.member_id is None else (cmd.member_id,)
     return [

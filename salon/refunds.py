@@ -57,11 +57,23 @@ def _record(state: SalonState, ticket_id: str) -> TicketRecord:
     return record
 
 
-def _chosen_lines(record: TicketRecord, line_nos: tuple[int, ...]) -> list[LineSettlement]:
+def _settled(state: SalonState, s: LineSettlement) -> bool:
+    """A card line whose value a card refund (RefundPackageCard) already gave back."""
+    return s.line.kind is ItemKind.PACKAGE and package_cards.settled_by_refund(state, s.card_id)
+
+
+def _chosen_lines(
+    state: SalonState, record: TicketRecord, line_nos: tuple[int, ...]
+) -> list[LineSettlement]:
+    """The lines named, or every line left: not refunded, nor settled by a card refund.
+
+    When only settled lines are left they are returned, so the refusal names the card.
+    """
     if record.fully_refunded:
         raise DomainError(ErrorCode.TICKET_ALREADY_REFUNDED, {"ticket_id": record.paid.ticket_id})
     if not line_nos:
-        return [s for s in record.paid.lines if s.line.line_no not in record.refunded_lines]
+        left = [s for s in record.paid.lines if s.line.line_no not in record.refunded_lines]
+        return [s for s in left if not _settled(state, s)] or left
     if len(set(line_nos)) != len(line_nos):
         raise DomainError(ErrorCode.INVALID_INPUT, {"field": "line_nos", "reason": "duplicate"})
     chosen = []
@@ -150,11 +162,13 @@ def _reverse(
     earned = state.tickets.points_by_source(ticket_id, lines)
     out.extend(points.reverse_events(state, ctx, actor_id, member_id, earned, at, given_back))
     for s in lines:
-        for value in s.line.package_values:
+        # Lines paid before bonus was kept have no parts: their sessions carried none.
+        bonuses = s.package_bonus or (0,) * len(s.line.package_values)
+        for value, bonus in zip(s.line.package_values, bonuses, strict=True):
             out.append(PackageSessionRestored(
                 meta=ctx.meta(actor_id, at), card_id=s.line.package_card_id,
                 member_id=member_id, ticket_id=ticket_id, line_no=s.line.line_no,
-                value_fen=value,
+                value_fen=value, bonus_fen=bonus,
             ))
         if s.line.kind is ItemKind.PACKAGE:
             out.append(PackageCardRefunded(
@@ -189,7 +203,7 @@ def _reverse(
 def refund_ticket(state: SalonState, cmd: RefundTicket, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.REFUND)
     record = _record(state, cmd.ticket_id)
-    lines = _chosen_lines(record, cmd.line_nos)
+    lines = _chosen_lines(state, record, cmd.line_nos)
     at = ctx.clock()
     detail = "lines=" + ",".join(str(s.line.line_no) for s in lines)
     audit_event = audit(ctx.meta(cmd.actor_id, at), Permission.REFUND, cmd.ticket_id,
@@ -206,7 +220,7 @@ def void_ticket(state: SalonState, cmd: VoidTicket, ctx: Context) -> Sequence[Ev
     same_day = record.paid.business_day == business_day(at, state.config.checkout)
     act = Permission.VOID if same_day else Permission.REFUND
     require(state.staff, cmd.actor_id, act)
-    lines = _chosen_lines(record, ())
+    lines = _chosen_lines(state, record, ())
     audit_event = audit(ctx.meta(cmd.actor_id, at), act, cmd.ticket_id, cmd.reason,
                         detail="void" if same_day else "void after the day closed: refund")
     events = _reverse(state, ctx, cmd.actor_id, record, lines, void=same_day,

@@ -5,18 +5,18 @@ and parking a ticket (挂单).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from salon import commissions, package_cards, points, stored_value, tiers
+from salon import card_refunds, commissions, package_cards, points, stored_value, tiers
+from salon.catalog import ItemKind
 from salon.commands import Command, handles
-from salon.commissions import CommissionEarned, CommissionEntry, CommissionReversed
+from salon.commissions import CommissionEarned, CommissionReversed
 from salon.config import CommissionTarget
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
-from salon.money import RoundingMode, allocate, mul_div
+from salon.money import allocate
 from salon.package_cards import PackageCardPaid, PackageCardRefunded
 from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
 from salon.pricing import LineDraft
@@ -62,11 +62,16 @@ class RefundRecharge(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RefundPackageCard(Command):
-    """Refund a package card's unused sessions pro rata (see package_cards.plan_card_refund)."""
+    """Refund a package card's unused sessions pro rata (see package_cards.plan_card_refund).
+
+    The money goes back the way it came in (see salon.card_refunds); ``method`` pays the
+    outside part by one method instead, when the one it came in by cannot refund any more.
+    Stored value always goes back onto the lots it came from.
+    """
 
     card_id: str
     reason: str
-    method: PaymentMethod = PaymentMethod.CASH
+    method: PaymentMethod | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,23 +115,6 @@ def _refund_method(method: PaymentMethod) -> PaymentMethod:
     if method not in EXTERNAL_METHODS:
         raise DomainError(ErrorCode.PAY_METHOD_NOT_ALLOWED, {"method": method.value})
     return method
-
-
-def _scaled_reversal(entries: Sequence[CommissionEntry], num: int, den: int) -> tuple[
-    CommissionEntry, ...
-]:
-    """The part ``num/den`` of earned commission entries, to claw back after a partial refund."""
-    if den <= 0 or num <= 0:
-        return ()
-    return tuple(
-        replace(e, base_fen=_share(e.base_fen, num, den), amount_fen=_share(e.amount_fen, num, den))
-        for e in entries
-    )
-
-
-def _share(amount: int, num: int, den: int) -> int:
-    """``amount × num / den`` rounded half up; nothing when ``num`` or ``den`` is not positive."""
-    return mul_div(amount, num, den, RoundingMode.HALF_UP) if den > 0 and num > 0 else 0
 
 
 @handles(Recharge)
@@ -182,7 +170,7 @@ def refund_recharge(state: SalonState, cmd: RefundRecharge, ctx: Context) -> Seq
                                     amount_fen=plan.refund_fen))
     earned = state.commissions.entries_of_source(cmd.recharge_id)
     principal = stored_value.recharge_principal(state, cmd.recharge_id)
-    reversal = _scaled_reversal(earned, plan.refund_fen, principal)
+    reversal = card_refunds.scaled_entries(earned, 0, plan.refund_fen, principal)
     if reversal:
         events.append(CommissionReversed(meta=ctx.meta(cmd.actor_id, at),
                                          source_id=cmd.recharge_id, entries=reversal))
@@ -196,62 +184,24 @@ def refund_package_card(
     state: SalonState, cmd: RefundPackageCard, ctx: Context
 ) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.REFUND_PACKAGE)
-    method = _refund_method(cmd.method)
+    method = None if cmd.method is None else _refund_method(cmd.method)
     at = ctx.clock()
     plan = package_cards.plan_card_refund(state, cmd.card_id, at)
-    member_id = package_cards.owner_of(state, cmd.card_id)
+    refund = card_refunds.plan_refund(state, cmd.card_id, plan, method)
+    to_stored_value = sum(d.principal_fen + d.bonus_fen
+                          for _, _, draws in refund.restored for d in draws)
     events: list[Event] = [
         PackageCardRefunded(
             meta=ctx.meta(cmd.actor_id, at), card_id=cmd.card_id, refund_fen=plan.refund_fen,
             sessions_cancelled=plan.sessions_cancelled,
-            debt_cancelled_fen=plan.debt_cancelled_fen,
+            debt_cancelled_fen=plan.debt_cancelled_fen, traced=refund.traced,
         ),
         audit(ctx.meta(cmd.actor_id, at), Permission.REFUND_PACKAGE, cmd.card_id, cmd.reason,
-              detail=f"refund_fen={plan.refund_fen} sessions={plan.sessions_cancelled}"),
+              detail=f"refund_fen={plan.refund_fen} sessions={plan.sessions_cancelled} "
+                     f"to_stored_value_fen={to_stored_value}"),
     ]
-    if plan.refund_fen:
-        events.append(RefundPaidOut(meta=ctx.meta(cmd.actor_id, at), source_id=cmd.card_id,
-                                    member_id=member_id, method=method,
-                                    amount_fen=plan.refund_fen))
-    events.extend(_reverse_card_sale(state, ctx, cmd.actor_id, at, cmd.card_id, plan))
-    return events
-
-
-def _reverse_card_sale(
-    state: SalonState, ctx: Context, actor_id: str, at: datetime, card_id: str,
-    plan: package_cards.CardRefundPlan,
-) -> list[Event]:
-    """Take back, in the refunded share, what the ticket line that sold the card earned.
-
-    Commission was earned on the card's whole price (upgrade credit and debt included), so
-    the share is what the refund pays back or cancels of that price. Points and tier spend
-    were earned on money paid, at the sale and by each repayment of the line's debt (under
-    the repayment's id), so their share of each is the refund's part of the card's paid
-    value: the member keeps those of the value used. A card made by a transfer was never sold.
-    """
-    line_key = state.tickets.card_lines.get(card_id)
-    record = state.tickets.get(line_key[0]) if line_key else None
-    sale = record.line(line_key[1]) if record and line_key else None
-    if record is None or sale is None:
-        return []
-    ticket_id, member_id = record.paid.ticket_id, record.paid.member_id
-    events: list[Event] = []
-    price = sale.line.credit_fen + sale.line.net_fen
-    cancelled = min(plan.refund_fen + plan.debt_cancelled_fen, price)
-    reversal = _scaled_reversal(sale.commissions, cancelled, price)
-    if reversal:
-        events.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
-                                         entries=reversal))
-    paid = state.packages.get(card_id).paid_fen
-    earned = {source_id: _share(amount, plan.refund_fen, paid)
-              for source_id, amount in state.tickets.points_by_source(ticket_id, (sale,)).items()}
-    events.extend(points.reverse_events(state, ctx, actor_id, member_id, earned, at))
-    points_back = sum(earned.values())
-    money_in = sale.paid_now_fen + state.tickets.repaid_fen(ticket_id, sale.line.line_no)
-    spend_back = _share(money_in, plan.refund_fen, paid)
-    if member_id and (points_back or spend_back):
-        events.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
-                                            spend_fen=-spend_back, points=-points_back))
+    events.extend(card_refunds.refund_events(state, ctx, cmd.actor_id, at, cmd.card_id,
+                                             plan.member_id, refund))
     return events
 
 
@@ -299,6 +249,8 @@ def repay_debt(state: SalonState, cmd: RepayDebt, ctx: Context) -> Sequence[Even
     if offered - owed > cash:
         raise DomainError(ErrorCode.REPAY_OVER_DEBT, {"debt_fen": owed})
     amount = min(offered, owed)
+    if amount <= 0:
+        raise DomainError(ErrorCode.INVALID_INPUT, {"field": "payments", "reason": "empty"})
     change = take_money(cmd.payments, amount)
     at = ctx.clock()
     repayment_id = ctx.new_id()
@@ -333,6 +285,13 @@ def hold_ticket(state: SalonState, cmd: HoldTicket, ctx: Context) -> Sequence[Ev
     for no, line in enumerate(cmd.lines, 1):
         if line.quantity <= 0:
             raise DomainError(ErrorCode.NEGATIVE_QUANTITY, {"field": f"line {no} quantity"})
+        # Only what the catalog sells may be parked (prices are taken when it is paid).
+        if line.kind is ItemKind.SERVICE:
+            state.catalog.service(line.item_id)
+        elif line.kind is ItemKind.PRODUCT:
+            state.catalog.product(line.item_id)
+        else:
+            state.catalog.plan(line.item_id)
     return [TicketHeld(meta=ctx.meta(cmd.actor_id), ticket_id=ctx.new_id(),
                        member_id=cmd.member_id, lines=cmd.lines, note=cmd.note)]
 

@@ -54,6 +54,9 @@ class LineSettlement:
     commissions: tuple[CommissionEntry, ...]
     card_id: str = ""
     """For a PACKAGE line: the card it sold."""
+    package_bonus: tuple[int, ...] = ()
+    """For a line using package sessions: the bonus money (赠送金) part of each session's
+    value (``line.package_values``), which the card was paid for with the store's gift."""
 
     def paid_by(self, method: PaymentMethod) -> int:
         return sum(p.amount_fen for p in self.paid if p.method is method)
@@ -67,14 +70,15 @@ class LineSettlement:
     def recognised_revenue_fen(self) -> int:
         """Revenue this line earns now; prepaid value is a liability until it is consumed.
 
-        Selling a package card earns nothing yet (each session earns its value when used);
-        stored value earns only its principal share (bonus money is a discount, not income);
-        money from outside and member debt (a receivable) earn in full.
+        Selling a package card earns nothing yet (each session earns its value when used,
+        less the part the card was paid for with bonus money); stored value earns only its
+        principal share (bonus money is a discount, not income); money from outside and
+        member debt (a receivable) earn in full.
         """
         if self.line.kind is ItemKind.PACKAGE:
             return 0
         if self.line.package_card_id:
-            return sum(self.line.package_values)
+            return sum(self.line.package_values) - sum(self.package_bonus)
         outside = sum(p.amount_fen for p in self.paid if p.method is not PaymentMethod.STORED_VALUE)
         return outside + sum(d.principal_fen for d in self.sv_draws)
 

@@ -12,6 +12,7 @@ from salon.package_cards import (
     PackageCardRefunded,
     PackageCardSold,
     PackageSessionRestored,
+    PackageSessionsTransferred,
     PackageSessionUsed,
 )
 from salon.payments import PaymentMethod
@@ -25,7 +26,13 @@ from salon.stored_value import (
     StoredValueSpent,
 )
 from salon.stored_value_ledger import BonusExpired, StoredValueAdjusted
-from salon.tickets import DebtRepaid, TicketPaid, TicketRefunded
+from salon.tickets import (
+    DebtRepaid,
+    RechargePaid,
+    RefundPaidOut,
+    TicketPaid,
+    TicketRefunded,
+)
 
 EXTERNAL = (PaymentMethod.CASH, PaymentMethod.BANK_CARD, PaymentMethod.WECHAT,
             PaymentMethod.ALIPAY)
@@ -94,6 +101,9 @@ def recompute(history: Iterable[Event]) -> Recomputed:
             case PackageSessionRestored():
                 sessions[e.card_id] += 1
                 used_value[e.card_id] -= e.value_fen
+            case PackageSessionsTransferred():
+                sessions[e.from_card_id] -= e.sessions
+                sessions[e.to_card_id] += e.sessions
             case PointsEarned():
                 held[e.member_id] += e.points - e.debt_repaid
                 debt[e.member_id] -= e.debt_repaid
@@ -165,3 +175,59 @@ def balances(state: SalonState, members: Iterable[str]) -> dict[str, object]:
     out["commission"] = {s: t for s, t in totals.items() if t}
     out["coupons"] = {cid: c.used for cid, c in state.coupons.coupons.items()}
     return out
+
+
+@dataclass
+class MoneyBooks:
+    """Both sides of the store's money: what came in, and where it is now.
+
+    Every fen taken from outside (cash, bank card, WeChat, Alipay, net of what went back)
+    plus what members owe on tickets is either revenue earned, stored-value principal still
+    owed to members, or paid value of open package cards not yet used, less the bonus money
+    (赠送金) in them: bonus is the store's gift, never taken in and never earned. A card's
+    own debt is on neither side (its unpaid sessions are not usable).
+    """
+
+    cash_in: int
+    ticket_debt: int
+    revenue: int
+    principal_owed: int
+    card_value: int
+
+    @property
+    def balanced(self) -> bool:
+        return (self.cash_in + self.ticket_debt
+                == self.revenue + self.principal_owed + self.card_value)
+
+
+def money_books(history: Iterable[Event], state: SalonState) -> MoneyBooks:
+    cash = revenue = 0
+    for e in history:
+        match e:
+            case TicketPaid():
+                for s in e.lines:
+                    cash += sum(p.amount_fen for p in s.paid if p.method in EXTERNAL)
+                    revenue += s.recognised_revenue_fen
+            case RechargePaid() | DebtRepaid():
+                cash += sum(p.amount_fen for p in e.payments) - e.change_fen
+            case RefundPaidOut():
+                cash -= e.amount_fen
+            case TicketRefunded():
+                cash -= sum(p.amount_fen for p in e.returned if p.method in EXTERNAL)
+                record = state.tickets.get(e.ticket_id)
+                assert record is not None
+                for no in e.line_nos:
+                    line = record.line(no)
+                    assert line is not None
+                    revenue -= line.recognised_revenue_fen
+            case _:
+                pass
+    debt = 0
+    for (ticket_id, line_no), owed in state.tickets.debts.items():
+        record = state.tickets.get(ticket_id)
+        line = record.line(line_no) if record is not None else None
+        assert line is not None
+        debt += 0 if line.card_id else owed
+    cards = sum(c.paid_fen - c.consumed_value_fen - c.bonus_fen
+                for c in state.packages.cards.values() if not c.closed)
+    return MoneyBooks(cash, debt, revenue, state.accounts.liability_fen(), cards)

@@ -1,6 +1,7 @@
 """Properties of the whole checkout path over random command sequences: ledgers equal their
 events, nothing negative but recorded debt, exact settlement, exact refunds, no points on
-bonus money or points, and all-or-nothing payment.
+bonus money or points, all-or-nothing payment, and money conserved through package cards
+sold, used, transferred, upgraded and refunded.
 """
 
 from __future__ import annotations
@@ -10,18 +11,32 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
-from checkout_helpers import EXTERNAL, balances, recompute
+from checkout_helpers import EXTERNAL, balances, money_books, recompute
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from support import CONFIG, DESK, OWNER, START, STYLIST, STYLIST2, make_salon
+from support import (
+    CONFIG,
+    DESK,
+    OWNER,
+    PLANS,
+    PRODUCTS,
+    SERVICES,
+    START,
+    STYLIST,
+    STYLIST2,
+    make_salon,
+)
 
-from salon.catalog import ItemKind
+from salon.admin import PublishPriceList
+from salon.catalog import ItemKind, PackagePlan
 from salon.checkout import Checkout
+from salon.config import PackagePolicy
 from salon.coupons import CouponIssued, CouponKind, IssueCoupon
 from salon.engine import Salon
 from salon.errors import DomainError
 from salon.members import MemberRegistered, RegisterMember
+from salon.package_cards import PackageSessionsTransferred, TransferPackageSessions
 from salon.payments import Payment, PaymentMethod
 from salon.points import points_for
 from salon.pricing import LineDraft, price_ticket
@@ -29,13 +44,14 @@ from salon.refunds import RefundTicket, VoidTicket
 from salon.sales import Recharge, RefundPackageCard, RefundRecharge, RepayDebt
 from salon.staff import HQ_ACTOR, StaffShare
 from salon.state import SalonState
-from salon.stored_value import StoredValueSpent, spendable_fen
+from salon.stored_value import StoredValueRestored, StoredValueSpent, spendable_fen
 from salon.stored_value_pin import SetPaymentPin
 from salon.testing import ManualClock
-from salon.tickets import TicketPaid
+from salon.tickets import RefundPaidOut, TicketPaid
 
 PIN = "258036"
 MOBILES = ("13812345678", "13987654321", "13700001111")
+FACIAL20 = PackagePlan("facial20", "面部护理20次卡", ("facial",), 20, 0, 350_000, 365)
 
 
 def _register(salon: Salon, mobile: str) -> str:
@@ -100,7 +116,13 @@ class CheckoutMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         sv = replace(CONFIG.stored_value, require_pin=True)
-        self.salon, self.clock = make_salon(stored_value=sv)
+        self.salon, self.clock = make_salon(stored_value=sv,
+                                            packages=PackagePolicy(allow_transfer=True))
+        # A bigger card to upgrade to (续卡升级).
+        self.version = 2
+        self.salon.execute(PublishPriceList(actor_id=HQ_ACTOR, version=self.version,
+                                            services=SERVICES, products=PRODUCTS,
+                                            plans=(*PLANS, FACIAL20)))
         self.members = [_register(self.salon, m) for m in MOBILES]
         # The last member has no PIN: the store requires one, so its spends are refused.
         for member_id in self.members[:-1]:
@@ -119,6 +141,9 @@ class CheckoutMachine(RuleBasedStateMachine):
         return [c.card_id for c in self.state.packages.cards_of(member_id)
                 if c.remaining_sessions > 0 and not c.expired(self.clock())]
 
+    def _upgradable(self, member_id: str) -> list[str]:
+        return [c for c in self._cards(member_id) if not self.state.packages.get(c).debt_fen]
+
     def _draft_ticket(self, data: st.DataObject) -> dict[str, object]:
         member_id = data.draw(st.sampled_from(["", *self.members]))
         lines: list[LineDraft] = []
@@ -128,6 +153,8 @@ class CheckoutMachine(RuleBasedStateMachine):
                 kinds.append("package")
                 if self._cards(member_id):
                     kinds.append("session")
+                if self._upgradable(member_id):
+                    kinds.append("upgrade")
             kind = data.draw(st.sampled_from(kinds))
             staff = data.draw(st.sampled_from([(), (StaffShare(STYLIST),)]))
             if kind == "service":
@@ -139,6 +166,10 @@ class CheckoutMachine(RuleBasedStateMachine):
                     data.draw(st.sampled_from([(), (StaffShare(STYLIST2),)]))))
             elif kind == "package":
                 lines.append(LineDraft(ItemKind.PACKAGE, "facial10", 1, staff))
+            elif kind == "upgrade":
+                old = data.draw(st.sampled_from(self._upgradable(member_id)))
+                lines.append(LineDraft(ItemKind.PACKAGE, "facial20", 1, staff,
+                                       upgrade_from_card_id=old))
             else:
                 card = data.draw(st.sampled_from(self._cards(member_id)))
                 lines.append(LineDraft(ItemKind.SERVICE, "facial", data.draw(st.integers(1, 2)),
@@ -199,7 +230,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         elif fault == "over_balance" and member_id:
             big = spendable_fen(self.state, member_id, self.clock()) + 1
             payments = (Payment(PaymentMethod.STORED_VALUE, big), *payments)
-        cmd = Checkout(actor_id=DESK, price_list_version=1, payments=payments, pin=pin,
+        cmd = Checkout(actor_id=DESK, price_list_version=self.version, payments=payments, pin=pin,
                        **fields)  # type: ignore[arg-type]
         before = copy.deepcopy(self.state)
         history = len(self.salon.history)
@@ -340,15 +371,117 @@ class CheckoutMachine(RuleBasedStateMachine):
             self._maybe(RefundPackageCard(actor_id=OWNER, reason="退卡",
                                           card_id=data.draw(st.sampled_from(cards))))
 
-    def _maybe(self, cmd: object) -> None:
+    @rule(data=st.data())
+    def transfer_sessions(self, data: st.DataObject) -> None:
+        member_id = data.draw(st.sampled_from(self.members))
+        if self._cards(member_id):
+            self._maybe(TransferPackageSessions(
+                actor_id=OWNER, card_id=data.draw(st.sampled_from(self._cards(member_id))),
+                to_member_id=data.draw(st.sampled_from(
+                    [m for m in self.members if m != member_id])),
+                sessions=data.draw(st.integers(1, 4)), reason="转让"))
+
+    @rule(data=st.data())
+    def refund_a_card_holding_moved_value(self, data: st.DataObject) -> None:
+        """A card made by a transfer or an upgrade: its refund reaches the older sales."""
+        cards = [c.card_id for c in self.state.packages.cards.values() if not c.closed and (
+            c.transferred_from or self._credit(c.card_id))]
+        if cards:
+            self._maybe(RefundPackageCard(actor_id=OWNER, reason="退卡",
+                                          card_id=data.draw(st.sampled_from(cards))))
+
+    def _credit(self, card_id: str) -> int:
+        card = self.state.packages.get(card_id)
+        record = self.state.tickets.get(card.ticket_id) if card.ticket_id else None
+        line = record.line(card.line_no) if record is not None else None
+        return line.line.credit_fen if line is not None else 0
+
+    def _figures(self) -> dict[str, object]:
+        """What a card's sales earned or moved, which refunding all of it must put back."""
+        state = self.state
+        out: dict[str, object] = {
+            m: (state.points.held(m), state.points.debt(m), state.tiers.of(m),
+                state.tickets.debt_of(m))
+            for m in self.members
+        }
+        totals = {s: state.commissions.lifetime_fen(s) for s in state.commissions.staff_ids()}
+        out["commission"] = {s: t for s, t in totals.items() if t}
+        return out
+
+    @rule(data=st.data())
+    def card_chain_refunded_in_full(self, data: st.DataObject) -> None:
+        """A card sold, maybe partly transferred, maybe upgraded, then every card holding its
+        value refunded unused in any order: the money goes back exactly (bonus as bonus,
+        principal and outside money in their total), and every point, fen of tier spend and
+        commission the sales earned is taken back.
+        """
+        member_id = data.draw(st.sampled_from(self.members[:-1]))
+        before = self._figures()
+        start = len(self.salon.history)
+        card = self._sell(data, member_id, LineDraft(ItemKind.PACKAGE, "facial10", 1,
+                                                     (StaffShare(STYLIST),)))
+        if card is None:
+            return
+        cards = [card]
+        if data.draw(st.booleans()):
+            to = data.draw(st.sampled_from([m for m in self.members if m != member_id]))
+            moved = self._maybe(TransferPackageSessions(
+                actor_id=OWNER, card_id=card, to_member_id=to,
+                sessions=data.draw(st.integers(1, 10)), reason="转让"))
+            cards += [e.to_card_id for e in moved if isinstance(e, PackageSessionsTransferred)]
+        if data.draw(st.booleans()) and not self.state.packages.get(card).closed:
+            new = self._sell(data, member_id, LineDraft(
+                ItemKind.PACKAGE, "facial20", 1, (StaffShare(STYLIST),),
+                upgrade_from_card_id=card))
+            cards += [new] if new else []
+        for card_id in data.draw(st.permutations(cards)):
+            if not self.state.packages.get(card_id).closed:
+                self.salon.execute(RefundPackageCard(actor_id=OWNER, card_id=card_id,
+                                                     reason="退卡"))
+        assert self._figures() == before
+        taken, given = [0, 0], [0, 0]
+        for e in self.salon.history[start:]:
+            if isinstance(e, TicketPaid):
+                for s in e.lines:
+                    taken[0] += sum(p.amount_fen for p in s.paid if p.method in EXTERNAL)
+                    taken[0] += sum(d.principal_fen for d in s.sv_draws)
+                    taken[1] += sum(d.bonus_fen for d in s.sv_draws)
+            elif isinstance(e, RefundPaidOut):
+                given[0] += e.amount_fen
+            elif isinstance(e, StoredValueRestored):
+                given[0] += sum(d.principal_fen for d in e.draws)
+                given[1] += sum(d.bonus_fen for d in e.draws)
+        assert given == taken
+
+    def _sell(self, data: st.DataObject, member_id: str, line: LineDraft) -> str | None:
+        """Sell ``line`` to the member paid any way but on debt; the card, or None if refused."""
+        try:
+            due = price_ticket(self.state, member_id=member_id, lines=(line,),
+                               now=self.clock()).due_fen
+        except DomainError:
+            return None
+        payments = tuple(p for p in self._payments(data, member_id, due)
+                         if p.method is not PaymentMethod.DEBT)
+        paid = sum(p.amount_fen for p in payments if p.method is not PaymentMethod.CASH)
+        payments = tuple(p for p in payments if p.method is not PaymentMethod.CASH)
+        if paid < due:
+            payments += (Payment(PaymentMethod.CASH, due - paid),)
+        events = self._maybe(Checkout(actor_id=DESK, price_list_version=self.version,
+                                      member_id=member_id, lines=(line,), payments=payments,
+                                      pin=PIN))
+        sold = [e for e in events if isinstance(e, TicketPaid)]
+        return sold[0].lines[0].card_id if sold else None
+
+    def _maybe(self, cmd: object) -> tuple[object, ...]:
         """Run a command that may be refused; a refusal must change nothing."""
         before = copy.deepcopy(self.state)
         history = len(self.salon.history)
         try:
-            self.salon.execute(cmd)  # type: ignore[arg-type]
+            return self.salon.execute(cmd)  # type: ignore[arg-type]
         except DomainError as err:
             assert not err.record
             assert self.state == before and len(self.salon.history) == history
+            return ()
 
     # ------------------------------------------------------------- invariants
 
@@ -377,6 +510,17 @@ class CheckoutMachine(RuleBasedStateMachine):
         for staff_id in {*state.commissions.staff_ids(), *r.commission}:
             total = state.commissions.lifetime_fen(staff_id)
             assert total == r.commission.get(staff_id, 0) >= 0
+
+    @invariant()
+    def money_is_conserved(self) -> None:
+        """Money in and owed equals revenue plus what is still owed to members as principal
+        and unused card value (bonus money left out on every side)."""
+        if not hasattr(self, "salon"):
+            return
+        books = money_books(self.salon.history, self.state)
+        assert books.balanced, books
+        for card in self.state.packages.cards.values():
+            assert 0 <= card.bonus_fen <= max(0, card.paid_fen - card.consumed_value_fen)
 
 
 CheckoutMachine.TestCase.settings = settings(

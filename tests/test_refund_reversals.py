@@ -120,11 +120,16 @@ def test_upgrade_card_refund_claws_back_commission_by_the_share_of_the_whole_pri
     assert isinstance(refunded, PackageCardRefunded) and refunded.refund_fen == 175_000
     # fixed ¥20 commission × 175000 / 350000, not × 175000 / 152000 (more than was earned)
     assert clawed_back(events) == 1_000
-    # 1520 points and 152000 spend were earned by the upgrade: half of each goes back
-    reversed_ = one(events, PointsReversed)
-    assert isinstance(reversed_, PointsReversed) and reversed_.source_id == ticket_id
+    # Half the card's value comes back, and it is traced to both sales that paid for it:
+    # half the upgrade's 1520 points and 152000 spend, and half the old card's 1980 points
+    # and 198000 spend (its value came in as the credit). The member keeps what was used.
+    back = {e.source_id: sum(d.points for d in e.draws) + e.debt_points
+            for e in events if isinstance(e, PointsReversed)}
+    old_ticket = salon.state.packages.get(old).ticket_id
+    assert back == {ticket_id: 760, old_ticket: 990}
     points, debt, spend, tier_points = before
-    assert figures(salon, m) == (points + 760, debt, spend + 76_000, tier_points + 760)
+    assert figures(salon, m) == (points - 990 + 760, debt, spend - 99_000 + 76_000,
+                                 tier_points - 990 + 760)
 
 
 def test_debt_card_refund_claws_back_commission_for_the_refund_and_the_cancelled_debt() -> None:

@@ -1,0 +1,280 @@
+"""Package card refunds (退卡): trace the value refunded to the sales that took its money, and
+give every part back the way it came in.
+
+A card's paid value comes from the ticket line that sold it (money paid at the sale, stored
+value drawn, repayments of its debt) and, for an upgrade, from the old card's credit; a card
+made by a transfer holds value of the card it came from. A refund is traced back along those
+links in proportion to where the value came from, and then:
+
+- outside money goes out by the method it came in (or by one method the desk chooses, when the
+  original one cannot refund), to whoever holds the card;
+- stored value goes back onto the lots it was drawn from, the buyer's account, its bonus part
+  (the card's ``bonus_fen``) as bonus: a card refund never turns stored value into cash;
+- each sale takes back its commission, points and tier spend in the share given back.
+
+Every card keeps what was given back of its value and of each of its sources (the sale, each
+repayment), so refunds reaching one sale more than once (both cards of a transfer) end
+exactly at what that sale earned. The rule for a transferred card: its value is traced in
+the mix the card it came from has at the time of the refund. Should that card's debt have
+been repaid in between, the split between its upgrade credit and its own money may differ
+from the one at the transfer, but never passes either total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from salon import points, tiers
+from salon.commissions import CommissionEntry, CommissionReversed
+from salon.context import Context
+from salon.events import Event
+from salon.money import RoundingMode, allocate, mul_div
+from salon.package_cards import CardRefundPlan, PackageCard, SourceRefund, TracedRefund
+from salon.payments import EXTERNAL_METHODS, Payment, PaymentMethod
+from salon.settlement import merge_lot_draws
+from salon.stored_value import LotDraw, StoredValueRestored
+from salon.tickets import LineSettlement, RefundPaidOut, TicketRecord
+
+if TYPE_CHECKING:
+    from salon.state import SalonState
+
+__all__ = ["CardRefund", "plan_refund", "refund_events", "scaled_entries", "share"]
+
+
+def share(amount: int, num: int, den: int) -> int:
+    """``amount × num / den`` rounded half up; nothing when ``num`` or ``den`` is not positive."""
+    return mul_div(amount, num, den, RoundingMode.HALF_UP) if den > 0 and num > 0 else 0
+
+
+def scaled_entries(
+    entries: Sequence[CommissionEntry], before: int, after: int, whole: int
+) -> tuple[CommissionEntry, ...]:
+    """The part of earned entries between shares ``before`` and ``after`` of ``whole``.
+
+    Taking back a share at a time this way ends exactly at the entries once ``after``
+    reaches ``whole``, however the refunds were cut.
+    """
+    out = []
+    for e in entries:
+        base = share(e.base_fen, after, whole) - share(e.base_fen, before, whole)
+        amount = share(e.amount_fen, after, whole) - share(e.amount_fen, before, whole)
+        if base or amount:
+            out.append(replace(e, base_fen=base, amount_fen=amount))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Money of one card's sale: paid at the sale (its ticket) or by one repayment."""
+
+    source_id: str
+    amount_fen: int
+    points: int
+    outside: tuple[Payment, ...]
+    draws: tuple[LotDraw, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """A card sold on a ticket line that the refund reaches, and the part traced to it."""
+
+    card: PackageCard
+    record: TicketRecord
+    sale: LineSettlement
+    sources: tuple[_Source, ...]
+    traced: TracedRefund
+
+
+@dataclass(frozen=True, slots=True)
+class _Lot:
+    """A stored-value lot a traced sale drew from, with the member and ticket that drew."""
+
+    member_id: str
+    ticket_id: str
+    lot_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardRefund:
+    """Where a card refund came from, and where each part of it goes."""
+
+    traced: tuple[TracedRefund, ...]
+    paid_out: tuple[Payment, ...]
+    """Outside money handed to the card's holder, per method."""
+    restored: tuple[tuple[str, str, tuple[LotDraw, ...]], ...]
+    """(member, ticket that drew, draws) put back on stored-value lots."""
+    origins: tuple[_Origin, ...]
+
+
+def _sources(state: SalonState, ticket_id: str, sale: LineSettlement) -> tuple[_Source, ...]:
+    outside = tuple(p for p in sale.paid if p.method in EXTERNAL_METHODS)
+    found = [_Source(ticket_id, sale.paid_now_fen, sale.points_earned, outside, sale.sv_draws)]
+    for repayment_id, a in state.tickets.repayments_of(ticket_id, sale.line.line_no):
+        found.append(_Source(repayment_id, a.amount_fen, a.points_earned, a.paid, ()))
+    return tuple(found)
+
+
+def _trace(state: SalonState, card_id: str, value: int, debt: int) -> list[_Origin]:
+    """Follow ``value`` of a card (and the debt its refund cancels) back to the sales."""
+    out: list[_Origin] = []
+    while True:
+        card = state.packages.get(card_id)
+        if card.transferred_from:
+            card_id = card.transferred_from
+            continue
+        record = state.tickets.get(card.ticket_id) if card.ticket_id else None
+        sale = record.line(card.line_no) if record is not None else None
+        if record is None or sale is None:
+            return out
+        sources = _sources(state, record.paid.ticket_id, sale)
+        done = {s.source_id: s.amount_fen for s in card.refunded_money}
+        left = [max(0, s.amount_fen - done.get(s.source_id, 0)) for s in sources]
+        credit = sale.line.credit_fen
+        credit_done = card.refunded_value_fen - sum(done.values())
+        wanted = share(credit, card.refunded_value_fen + value, card.paid_fen) - credit_done
+        lowest, highest = max(0, value - sum(left)), min(value, credit - credit_done)
+        from_credit = max(0, min(max(wanted, lowest), highest))
+        money = allocate(value - from_credit, left)
+        traced = TracedRefund(
+            card_id=card.card_id, value_fen=value, debt_cancelled_fen=debt,
+            money=tuple(SourceRefund(s.source_id, m) for s, m in zip(sources, money, strict=True)
+                        if m),
+        )
+        out.append(_Origin(card, record, sale, sources, traced))
+        if not from_credit or not sale.line.upgrade_from_card_id:
+            return out
+        card_id, value, debt = sale.line.upgrade_from_card_id, from_credit, 0
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _place(total: int, traced: dict[K, int], drawn: dict[K, int]) -> dict[K, int]:
+    """Share ``total`` over keys by their traced parts (all zero: by what was drawn there)."""
+    weights = traced if any(traced.values()) else drawn
+    if not total or not weights:
+        return {}
+    keys = list(weights)
+    return dict(zip(keys, allocate(total, [weights[k] for k in keys]), strict=True))
+
+
+def plan_refund(
+    state: SalonState, card_id: str, plan: CardRefundPlan, method: PaymentMethod | None
+) -> CardRefund:
+    """Trace ``plan`` back to its sales and split it into outside money, principal and bonus.
+
+    The bonus part is the card's own (``plan.bonus_fen``), spread over the lots the traced
+    sales drew bonus from; the rest over the outside money and principal they took, in the
+    parts traced to each. ``method``, when given, pays all the outside money.
+    """
+    origins = _trace(state, card_id, plan.refund_fen, plan.debt_cancelled_fen)
+    principal: dict[PaymentMethod | _Lot, int] = {}
+    principal_drawn: dict[PaymentMethod | _Lot, int] = {}
+    bonus: dict[_Lot, int] = {}
+    bonus_drawn: dict[_Lot, int] = {}
+    for origin in origins:
+        given = {s.source_id: s.amount_fen for s in origin.traced.money}
+        paid = origin.record.paid
+        for source in origin.sources:
+            lots = [_Lot(paid.member_id, paid.ticket_id, d.recharge_id) for d in source.draws]
+            keys: list[PaymentMethod | _Lot] = [p.method for p in source.outside] + lots
+            weights = [p.amount_fen for p in source.outside]
+            weights += [d.principal_fen for d in source.draws]
+            bonus_weights = [d.bonus_fen for d in source.draws]
+            given_here = given.get(source.source_id, 0)
+            everything = weights + bonus_weights
+            parts = allocate(given_here, everything) if everything else []
+            for key, weight, part in zip(keys, weights, parts[:len(weights)], strict=True):
+                principal[key] = principal.get(key, 0) + part
+                principal_drawn[key] = principal_drawn.get(key, 0) + weight
+            for lot, weight, part in zip(lots, bonus_weights, parts[len(weights):], strict=True):
+                bonus[lot] = bonus.get(lot, 0) + part
+                bonus_drawn[lot] = bonus_drawn.get(lot, 0) + weight
+    # Bonus goes back onto the lots that gave it; should the traced sales have drawn none
+    # (the ledgers disagree), there is nowhere to put it as bonus and it counts as principal.
+    bonus_back = plan.bonus_fen if any(bonus_drawn.values()) else 0
+    to_bonus = _place(bonus_back, bonus, bonus_drawn)
+    to_principal = _place(plan.refund_fen - bonus_back, principal, principal_drawn)
+    out: dict[PaymentMethod, int] = {}
+    draws: dict[tuple[str, str], list[LotDraw]] = {}
+    for key, amount in to_principal.items():
+        if isinstance(key, _Lot):
+            draws.setdefault((key.member_id, key.ticket_id), []).append(
+                LotDraw(key.lot_id, amount, 0))
+        else:
+            out[method or key] = out.get(method or key, 0) + amount
+    for lot, amount in to_bonus.items():
+        draws.setdefault((lot.member_id, lot.ticket_id), []).append(LotDraw(lot.lot_id, 0, amount))
+    unplaced = plan.refund_fen - sum(to_bonus.values()) - sum(to_principal.values())
+    if unplaced:
+        # No sale to trace it to (its ticket is gone from the store): paid out as before.
+        out[method or PaymentMethod.CASH] = out.get(method or PaymentMethod.CASH, 0) + unplaced
+    return CardRefund(
+        traced=tuple(o.traced for o in origins),
+        paid_out=tuple(Payment(m, a) for m, a in out.items() if a),
+        restored=tuple((m, t, merge_lot_draws(d)) for (m, t), d in draws.items()),
+        origins=tuple(origins),
+    )
+
+
+def refund_events(
+    state: SalonState, ctx: Context, actor_id: str, at: datetime, card_id: str,
+    holder_id: str, refund: CardRefund,
+) -> list[Event]:
+    """The money going back (to the holder, onto the lots) and what each sale gives back."""
+    events: list[Event] = [
+        RefundPaidOut(meta=ctx.meta(actor_id, at), source_id=card_id, member_id=holder_id,
+                      method=p.method, amount_fen=p.amount_fen)
+        for p in refund.paid_out
+    ]
+    events.extend(
+        StoredValueRestored(meta=ctx.meta(actor_id, at), member_id=member_id,
+                            ticket_id=ticket_id, draws=draws)
+        for member_id, ticket_id, draws in refund.restored if draws
+    )
+    events.extend(_take_back(state, ctx, actor_id, at, refund.origins))
+    return events
+
+
+def _take_back(
+    state: SalonState, ctx: Context, actor_id: str, at: datetime, origins: Iterable[_Origin]
+) -> list[Event]:
+    """Commission, points and tier spend of each sale, in the share of it now given back.
+
+    Commission was earned on the card's whole price (credit and debt included), so its
+    share is the value given back or debt cancelled of that price; points and spend were
+    earned on each source's money, so theirs is the source's money given back.
+    """
+    events: list[Event] = []
+    earned: dict[str, dict[str, int]] = {}
+    spend: dict[str, int] = {}
+    for origin in origins:
+        card, traced = origin.card, origin.traced
+        ticket_id, member_id = origin.record.paid.ticket_id, origin.record.paid.member_id
+        before = card.refunded_value_fen + card.refunded_debt_fen
+        after = max(before, min(card.price_fen,
+                                before + traced.value_fen + traced.debt_cancelled_fen))
+        reversal = scaled_entries(origin.sale.commissions, before, after, card.price_fen)
+        if reversal:
+            events.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
+                                             entries=reversal))
+        done = {s.source_id: s.amount_fen for s in card.refunded_money}
+        given = {s.source_id: s.amount_fen for s in traced.money}
+        by_source = earned.setdefault(member_id, {})
+        for source in origin.sources:
+            was, now = done.get(source.source_id, 0), given.get(source.source_id, 0)
+            back = (share(source.points, min(was + now, source.amount_fen), source.amount_fen)
+                    - share(source.points, was, source.amount_fen))
+            by_source[source.source_id] = by_source.get(source.source_id, 0) + back
+            spend[member_id] = spend.get(member_id, 0) + now
+    for member_id, by_source in earned.items():
+        events.extend(points.reverse_events(state, ctx, actor_id, member_id, by_source, at))
+        points_back = sum(by_source.values())
+        if member_id and (points_back or spend[member_id]):
+            events.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
+                                                spend_fen=-spend[member_id],
+                                                points=-points_back))
+    return events
