@@ -259,6 +259,8 @@ class PackageCard:
 @dataclass
 class PackageBook:
     cards: dict[str, PackageCard] = field(default_factory=dict)
+    member_cards: dict[str, list[str]] = field(default_factory=dict)
+    """Member id -> their card ids in the order made (``cards_of`` without a scan)."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -268,6 +270,7 @@ class PackageBook:
                     event.total_sessions, event.price_fen, event.paid_fen, event.expires_at,
                     event.ticket_id, event.line_no, bonus_fen=event.bonus_fen,
                 )
+                self.member_cards.setdefault(event.member_id, []).append(event.card_id)
             case PackageSessionUsed():
                 card = self.cards[event.card_id].taken(1)
                 self.cards[card.card_id] = replace(
@@ -323,6 +326,7 @@ class PackageBook:
             event.sessions, event.value_fen, event.value_fen, old.expires_at,
             transferred_from=old.card_id, bonus_fen=event.bonus_fen,
         )
+        self.member_cards.setdefault(event.to_member_id, []).append(event.to_card_id)
 
     def _count_refund(self, traced: TracedRefund) -> None:
         card = self.cards[traced.card_id]
@@ -344,7 +348,7 @@ class PackageBook:
 
     def cards_of(self, member_id: str) -> tuple[PackageCard, ...]:
         """The member's cards in the order they were bought, closed ones included."""
-        return tuple(card for card in self.cards.values() if card.member_id == member_id)
+        return tuple(self.cards[card_id] for card_id in self.member_cards.get(member_id, ()))
 
     def remaining_sessions(self, card_id: str) -> int:
         return self.get(card_id).remaining_sessions
