@@ -323,8 +323,9 @@ class EdgeStore:
                 self._start_snapshot()
             except (OSError, StoreError) as err:
                 # The commit is already durable in the journal; a missing snapshot only
-                # makes the next start replay longer. Try again at the next commit.
+                # makes the next start replay longer. Try again 100 records on.
                 log.warning("store: snapshot failed (%s)", err)
+                self._snapshot_retry_at = self.journal.last_seq + 100
         if seq_is_check_point(self.journal.last_seq):
             self.check_space()
 
