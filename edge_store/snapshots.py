@@ -43,10 +43,13 @@ class LoadedSnapshot:
 class Snapshots:
     """The snapshot files of one store."""
 
-    def __init__(self, directory: Path, store_id: str, keep: int = 3) -> None:
+    def __init__(
+        self, directory: Path, store_id: str, keep: int = 3, state_version: int = 1
+    ) -> None:
         self.directory = directory
         self.store_id = store_id
         self.keep = keep
+        self.state_version = state_version
 
     def paths(self) -> list[Path]:
         """Every snapshot file, newest first."""
@@ -60,6 +63,7 @@ class Snapshots:
         body = json.dumps(
             {
                 "format": SNAPSHOT_FORMAT,
+                "state_version": self.state_version,
                 "store": self.store_id,
                 "seq": seq,
                 "at": at,
@@ -104,6 +108,11 @@ class Snapshots:
             data = MIGRATIONS[fmt](data)
             fmt += 1
             data["format"] = fmt
+        found = data.get("state_version", 1)
+        if found != self.state_version:
+            # Another build's domain state: its slices may mean other things. The journal,
+            # whose events keep their meaning, is replayed instead.
+            raise ValueError(f"domain state version {found}, this build reads {self.state_version}")
         return int(data["seq"]), data["state"]
 
     def load(self, path: Path, decode_state: Callable[[Any], Any]) -> LoadedSnapshot | None:

@@ -46,7 +46,7 @@ from salon.commands import Command, decide
 from salon.context import Context
 from salon.errors import DomainError
 from salon.events import Event
-from salon.state import SalonState
+from salon.state import STATE_VERSION, SalonState
 
 __all__ = ["IDENTITY_FORMAT", "EdgeStore", "StoreOptions", "events_of"]
 
@@ -112,7 +112,8 @@ class EdgeStore:
             data_dir / "journal", segment_bytes=self.options.segment_bytes, ops=ops
         )
         self.snapshots = Snapshots(
-            data_dir / "snapshots", store_id, keep=self.options.keep_snapshots
+            data_dir / "snapshots", store_id, keep=self.options.keep_snapshots,
+            state_version=STATE_VERSION,
         )
         self.history = SalesHistory(data_dir / "history")
         self.state = self.new_state()

@@ -18,7 +18,14 @@ from salon.stored_value import StoredValueBook
 from salon.tickets import TicketBook
 from salon.tiers import TierBook
 
-__all__ = ["SalonState"]
+__all__ = ["STATE_VERSION", "SalonState"]
+
+STATE_VERSION = 1
+"""Bump when a slice's fields change so that an older snapshot would be read wrongly.
+
+Snapshots carry it; one of another version is not loaded, and the store replays its
+journal instead (events keep their meaning across versions; state layouts need not).
+"""
 
 
 @dataclass

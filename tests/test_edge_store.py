@@ -219,3 +219,17 @@ def test_readers_never_see_half_a_ticket(tmp_path: Path) -> None:
 def test_store_id_is_fixed_at_creation(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     assert STORE_ID in (tmp_path / "store.json").read_text()
+
+
+def test_a_snapshot_of_another_state_version_is_replaced_by_a_journal_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_store import store as store_module
+
+    with busy_store(tmp_path) as (store, _):
+        before = state_json(store.state)
+    monkeypatch.setattr(store_module, "STATE_VERSION", 99)
+    again = open_store(tmp_path)
+    assert again.snapshot_seq == 0  # nothing loaded: every record replayed
+    assert state_json(again.state) == before
+    again.close()
