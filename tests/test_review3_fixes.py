@@ -1,0 +1,69 @@
+"""Regression tests for the third review: card refunds that split bonus and principal by two
+rules or drifted by a fen per key, redeemed points a card refund kept, points debt that
+depended on the refund order once a lot expired, and voids after a card refund that were
+blocked or never gave the coupon back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from support import MANAGER, STYLIST, make_salon
+from test_checkout import CASH, member, paid, pkg, sale, svc
+from test_review2_fixes import _transfer, paid_out, refund_card
+
+from salon.config import PackagePolicy
+from salon.coupons import CouponKind, CouponRestored, IssueCoupon
+from salon.refunds import RefundTicket, VoidTicket
+from salon.staff import StaffShare
+from salon.tickets import TicketRefunded
+
+# -- 5. a void after the card was transferred away and refunded ------------------------------
+
+
+def test_a_ticket_whose_card_was_transferred_and_refunded_can_be_voided_for_the_rest() -> None:
+    salon, _ = make_salon(packages=PackagePolicy(allow_transfer=True))
+    a, b = member(salon), member(salon, "13900139000")
+    ticket = paid(salon.execute(sale((pkg(), svc("cut", StaffShare(STYLIST))),
+                                     (CASH, 198_000 + 12_800), member_id=a)))
+    child = _transfer(salon, ticket.lines[0].card_id, b, 10)
+    assert paid_out(refund_card(salon, child)) == {CASH: 198_000}
+    events = salon.execute(VoidTicket(actor_id=MANAGER, ticket_id=ticket.ticket_id,
+                                      reason="录错"))
+    (voided,) = [e for e in events if isinstance(e, TicketRefunded)]
+    assert voided.line_nos == (2,) and voided.returned[0].amount_fen == 12_800
+    assert voided.settled_line_nos == (1,)
+
+
+def test_refund_all_skips_a_card_transferred_away_and_refunded() -> None:
+    salon, _ = make_salon(packages=PackagePolicy(allow_transfer=True))
+    a, b = member(salon), member(salon, "13900139000")
+    ticket = paid(salon.execute(sale((pkg(), svc("cut")), (CASH, 198_000 + 12_800),
+                                     member_id=a)))
+    child = _transfer(salon, ticket.lines[0].card_id, b, 10)
+    refund_card(salon, child)
+    events = salon.execute(RefundTicket(actor_id=MANAGER, ticket_id=ticket.ticket_id,
+                                        reason="退货"))
+    (refunded,) = [e for e in events if isinstance(e, TicketRefunded)]
+    assert refunded.line_nos == (2,)
+
+
+# -- 6. the coupon and the paid-ticket count after a card refund and a void ------------------
+
+
+def test_a_void_after_a_card_refund_gives_the_coupon_back() -> None:
+    salon, clock = make_salon()
+    m = member(salon)
+    code = salon.execute(IssueCoupon(
+        actor_id=MANAGER, kind=CouponKind.FIXED, value=1_000, min_spend_fen=0,
+        valid_from=clock(), valid_until=clock() + timedelta(days=30), member_id=m,
+        reason="活动"))[0].code  # type: ignore[attr-defined]
+    ticket = paid(salon.execute(sale((pkg(), svc("cut")), (CASH, 198_000 + 12_800 - 1_000),
+                                     member_id=m, coupon=code)))
+    refund_card(salon, ticket.lines[0].card_id)
+    assert salon.state.tickets.paid_ticket_count(m) == 1
+    events = salon.execute(VoidTicket(actor_id=MANAGER, ticket_id=ticket.ticket_id,
+                                      reason="录错"))
+    assert [e.ticket_id for e in events if isinstance(e, CouponRestored)] == [ticket.ticket_id]
+    assert salon.state.tickets.paid_ticket_count(m) == 0
+    assert salon.state.tickets.get(ticket.ticket_id).fully_refunded  # type: ignore[union-attr]
