@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from support import MANAGER, STYLIST, make_salon
 from test_checkout import CASH, member, paid, pkg, sale, svc
+from test_points_refund_order import checkout, refund
 from test_review2_fixes import _transfer, paid_out, refund_card
 
 from salon.config import PackagePolicy
 from salon.coupons import CouponKind, CouponRestored, IssueCoupon
+from salon.points import ExpirePoints
 from salon.refunds import RefundTicket, VoidTicket
 from salon.staff import StaffShare
 from salon.tickets import TicketRefunded
@@ -67,3 +70,25 @@ def test_a_void_after_a_card_refund_gives_the_coupon_back() -> None:
     assert [e.ticket_id for e in events if isinstance(e, CouponRestored)] == [ticket.ticket_id]
     assert salon.state.tickets.paid_ticket_count(m) == 0
     assert salon.state.tickets.get(ticket.ticket_id).fully_refunded  # type: ignore[union-attr]
+
+
+# -- 3. points debt does not depend on the refund order when a lot expired -------------------
+
+
+@pytest.mark.parametrize("earner_first", [True, False])
+def test_refunding_an_earner_and_its_spender_after_the_earned_lot_expired_leaves_no_debt(
+    earner_first: bool,
+) -> None:
+    salon, clock = make_salon()
+    m = member(salon)
+    earner = checkout(salon, m, svc("color"))           # 2026: 388 points
+    clock.advance(days=365)
+    spent = salon.state.points.balance(m, clock())
+    spender = checkout(salon, m, svc("facial"), redeem=spent)  # 2027: spends them, earns its own
+    assert salon.state.points.balance(m, clock()) > 0
+    clock.advance(days=365)                             # 2028: the earner's lot has expired
+    for ticket in (earner, spender) if earner_first else (spender, earner):
+        refund(salon, ticket)
+    salon.execute(ExpirePoints(actor_id=MANAGER))
+    book = salon.state.points
+    assert (book.held(m), book.debt(m)) == (0, 0)
