@@ -10,7 +10,8 @@ links in proportion to where the value came from, and then:
   original one cannot refund), to whoever holds the card;
 - stored value goes back onto the lots it was drawn from, the buyer's account, its bonus part
   (the card's ``bonus_fen``) as bonus: a card refund never turns stored value into cash;
-- each sale takes back its commission, points and tier spend in the share given back.
+- each sale takes back its commission, points and tier spend in the share given back, and
+  gives back the points redeemed on it in the same share.
 
 Every card keeps what was given back of its value and of each of its sources (the sale, each
 repayment), so refunds reaching one sale more than once (both cards of a transfer) end
@@ -64,6 +65,20 @@ def scaled_entries(
         if base or amount:
             out.append(replace(e, base_fen=base, amount_fen=amount))
     return tuple(out)
+
+
+def _scaled_draws(
+    draws: Sequence[points.PointsDraw], before: int, after: int, whole: int
+) -> list[points.PointsDraw]:
+    """The part of a sale's points redemption between shares ``before`` and ``after`` of
+    ``whole``: the redeemed points paid for the card as its money did, so they come back in
+    the share of the card given back (all of them once ``after`` reaches ``whole``)."""
+    out = []
+    for d in draws:
+        part = share(d.points, after, whole) - share(d.points, before, whole)
+        if part:
+            out.append(points.PointsDraw(d.lot_id, part))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +266,7 @@ def _take_back(
     events: list[Event] = []
     earned: dict[str, dict[str, int]] = {}
     spend: dict[str, int] = {}
+    redeemed: dict[str, tuple[str, list[points.PointsDraw]]] = {}
     for origin in origins:
         card, traced = origin.card, origin.traced
         ticket_id, member_id = origin.record.paid.ticket_id, origin.record.paid.member_id
@@ -261,6 +277,8 @@ def _take_back(
         if reversal:
             events.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
                                              entries=reversal))
+        redeemed.setdefault(member_id, (ticket_id, []))[1].extend(
+            _scaled_draws(origin.sale.points_draws, before, after, card.price_fen))
         done = {s.source_id: s.amount_fen for s in card.refunded_money}
         given = {s.source_id: s.amount_fen for s in traced.money}
         by_source = earned.setdefault(member_id, {})
@@ -270,8 +288,18 @@ def _take_back(
                     - share(source.points, was, source.amount_fen))
             by_source[source.source_id] = by_source.get(source.source_id, 0) + back
             spend[member_id] = spend.get(member_id, 0) + now
+    given_back: dict[str, tuple[points.PointsDraw, ...]] = {}
+    for member_id, (ticket_id, draws) in redeemed.items():
+        if draws:
+            # One restore per member, named after the nearest sale (two would both pay the
+            # same points debt): the lots are what counts.
+            restore = points.restore_event(state, member_id, ticket_id, draws,
+                                           ctx.meta(actor_id, at), at)
+            events.append(restore)
+            given_back[member_id] = restore.given_back()
     for member_id, by_source in earned.items():
-        events.extend(points.reverse_events(state, ctx, actor_id, member_id, by_source, at))
+        events.extend(points.reverse_events(state, ctx, actor_id, member_id, by_source, at,
+                                            given_back.get(member_id, ())))
         points_back = sum(by_source.values())
         if member_id and (points_back or spend[member_id]):
             events.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,

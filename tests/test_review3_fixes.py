@@ -16,7 +16,8 @@ from test_review2_fixes import _transfer, paid_out, refund_card
 
 from salon.config import PackagePolicy
 from salon.coupons import CouponKind, CouponRestored, IssueCoupon
-from salon.points import ExpirePoints
+from salon.engine import Salon
+from salon.points import ExpirePoints, PointsRestored
 from salon.refunds import RefundTicket, VoidTicket
 from salon.staff import StaffShare
 from salon.tickets import TicketRefunded
@@ -92,3 +93,32 @@ def test_refunding_an_earner_and_its_spender_after_the_earned_lot_expired_leaves
     salon.execute(ExpirePoints(actor_id=MANAGER))
     book = salon.state.points
     assert (book.held(m), book.debt(m)) == (0, 0)
+
+
+# -- 2. a card refund gives back the points redeemed on the card's sale ----------------------
+
+
+def _card_bought_with_points(salon: Salon, m: str) -> str:
+    checkout(salon, m, svc("color"))  # earns 388 points
+    ticket = checkout(salon, m, pkg(), redeem=300)
+    record = salon.state.tickets.get(ticket)
+    assert record is not None and record.paid.lines[0].points_draws
+    return record.paid.lines[0].card_id
+
+
+def test_refunding_an_unused_card_gives_back_the_points_redeemed_on_it() -> None:
+    salon, clock = make_salon()
+    m = member(salon)
+    card = _card_bought_with_points(salon, m)
+    events = refund_card(salon, card)
+    assert sum(d.points for e in events if isinstance(e, PointsRestored) for d in e.draws) == 300
+    assert (salon.state.points.balance(m, clock()), salon.state.points.debt(m)) == (388, 0)
+
+
+def test_a_half_used_card_gives_back_half_the_points_redeemed_on_it() -> None:
+    salon, _ = make_salon()
+    m = member(salon)
+    card = _card_bought_with_points(salon, m)
+    salon.execute(sale(svc("facial", package_card_id=card, quantity=5), member_id=m))
+    events = refund_card(salon, card)
+    assert sum(d.points for e in events if isinstance(e, PointsRestored) for d in e.draws) == 150
