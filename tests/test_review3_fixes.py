@@ -9,17 +9,27 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from support import MANAGER, STYLIST, make_salon
-from test_checkout import CASH, member, paid, pkg, sale, svc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import DESK, MANAGER, STYLIST, make_salon
+from test_checkout import CASH, DEBT, SV, WECHAT, member, paid, pkg, recharge, sale, svc
 from test_points_refund_order import checkout, refund
-from test_review2_fixes import _transfer, paid_out, refund_card
+from test_review2_fixes import _publish_v2, _transfer, paid_out, refund_card, restored, v2
 
+from edge_store.codec import decode_event, encode_event
+from salon.card_refunds import _running
+from salon.catalog import ItemKind
 from salon.config import PackagePolicy
 from salon.coupons import CouponKind, CouponRestored, IssueCoupon
 from salon.engine import Salon
+from salon.package_cards import PackageCardRefunded
+from salon.payments import Payment, PaymentMethod
 from salon.points import ExpirePoints, PointsRestored
+from salon.pricing import LineDraft
 from salon.refunds import RefundTicket, VoidTicket
+from salon.sales import RepayDebt
 from salon.staff import StaffShare
+from salon.stored_value import StoredValueRecharged
 from salon.tickets import TicketRefunded
 
 # -- 5. a void after the card was transferred away and refunded ------------------------------
@@ -122,3 +132,84 @@ def test_a_half_used_card_gives_back_half_the_points_redeemed_on_it() -> None:
     salon.execute(sale(svc("facial", package_card_id=card, quantity=5), member_id=m))
     events = refund_card(salon, card)
     assert sum(d.points for e in events if isinstance(e, PointsRestored) for d in e.draws) == 150
+
+
+# -- 1. a card refund splits bonus and principal by one rule ---------------------------------
+
+
+def test_an_upgraded_card_repaid_after_use_gives_back_the_cards_bonus_and_no_extra_cash() -> None:
+    salon, _ = make_salon()
+    _publish_v2(salon)
+    m = member(salon)
+    lot = recharge(salon, m, 100_000)  # ¥1,000 principal + ¥200 bonus
+    old = paid(salon.execute(v2(sale(pkg(), (SV, 120_000), (DEBT, 78_000),
+                                     member_id=m)))).lines[0].card_id
+    salon.execute(v2(sale(svc("facial", package_card_id=old), member_id=m)))  # 19800 used
+    salon.execute(RepayDebt(actor_id=DESK, member_id=m, payments=(Payment(CASH, 78_000),)))
+    upgrade = LineDraft(ItemKind.PACKAGE, "facial20", upgrade_from_card_id=old)
+    new = paid(salon.execute(v2(sale(upgrade, (CASH, 171_800), member_id=m)))).lines[0].card_id
+    bonus = salon.state.packages.get(new).bonus_fen
+    events = refund_card(salon, new)
+    # The session used ¥198 of the ¥1,200 stored value (¥33 of it bonus) before the repayment:
+    # the card's ¥167 bonus goes back as bonus with the ¥835 principal left, and every fen of
+    # cash (the repayment's and the upgrade's) goes back as cash, not a fen more.
+    assert bonus == 16_700
+    assert restored(events) == (83_500, 16_700)
+    assert paid_out(events) == {CASH: 78_000 + 171_800}
+    assert salon.state.accounts.lots[lot].principal_fen == 100_000 - 16_500
+
+
+# -- 4. card refunds after a transfer end exactly at what each way paid ----------------------
+
+
+@pytest.mark.parametrize("child_first", [True, False])
+def test_both_cards_of_a_transfer_give_back_exactly_what_each_way_paid(child_first: bool) -> None:
+    salon, _ = make_salon(packages=PackagePolicy(allow_transfer=True))
+    a, b = member(salon), member(salon, "13900139000")
+    lot = recharge(salon, a, 300_000)
+    card = paid(salon.execute(sale(pkg(), (SV, 35_223), (WECHAT, 149_213), (CASH, 13_564),
+                                   member_id=a))).lines[0].card_id
+    child = _transfer(salon, card, b, 2)
+    out: dict[PaymentMethod, int] = {}
+    for c in (child, card) if child_first else (card, child):
+        for method, amount in paid_out(refund_card(salon, c)).items():
+            out[method] = out.get(method, 0) + amount
+    assert out == {WECHAT: 149_213, CASH: 13_564}
+    left = salon.state.accounts.lots[lot]
+    assert (left.principal_fen, left.bonus_fen) == (300_000, recharged_bonus(salon, lot))
+
+
+def recharged_bonus(salon: Salon, lot: str) -> int:
+    (event,) = [e for e in salon.history
+                if isinstance(e, StoredValueRecharged) and e.recharge_id == lot]
+    return event.bonus_fen
+
+
+@given(st.lists(st.integers(0, 50_000), min_size=1, max_size=6), st.data())
+@settings(max_examples=200, deadline=None)
+def test_running_shares_only_grow_and_end_at_each_weight(weights: list[int],
+                                                        data: st.DataObject) -> None:
+    whole = sum(weights)
+    cuts = sorted(data.draw(st.lists(st.integers(0, whole), max_size=5)))
+    seen = [0] * len(weights)
+    for total in [*cuts, whole]:
+        parts = _running(weights, total)
+        assert sum(parts) == total
+        assert all(s <= p <= w for s, p, w in zip(seen, parts, weights, strict=True))
+        seen = parts
+    assert seen == weights
+
+
+def test_a_card_refund_recorded_before_the_bonus_part_was_kept_still_reads() -> None:
+    salon, _ = make_salon()
+    m = member(salon)
+    recharge(salon, m, 100_000)
+    card = paid(salon.execute(sale(pkg(), (SV, 110_000), (CASH, 88_000),
+                                   member_id=m))).lines[0].card_id
+    (refunded,) = [e for e in refund_card(salon, card) if isinstance(e, PackageCardRefunded)]
+    record = encode_event(refunded)
+    parts = record["traced"][0]["money"]  # type: ignore[index]
+    assert any(part.pop("bonus_fen") for part in parts)
+    old = decode_event(record)
+    assert isinstance(old, PackageCardRefunded)
+    assert {p.bonus_fen for t in old.traced for p in t.money} == {0}
