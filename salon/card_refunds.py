@@ -9,23 +9,28 @@ links in proportion to where the value came from, and then:
 - outside money goes out by the method it came in (or by one method the desk chooses, when the
   original one cannot refund), to whoever holds the card;
 - stored value goes back onto the lots it was drawn from, the buyer's account, its bonus part
-  (the card's ``bonus_fen``) as bonus: a card refund never turns stored value into cash;
-- each sale takes back its commission, points and tier spend in the share given back.
+  (the card's ``bonus_fen``) as bonus: a card refund never turns stored value into cash.
+  The card's bonus is what its sessions left of it when they were used, so the sale gives
+  back the money that came with that bonus and its repayments the rest (see _resplit);
+- each source splits its part over the ways it took money by running shares (see _running):
+  no way ever gets back more than it paid, however many refunds reach it;
+- each sale takes back its commission, points and tier spend in the share given back, and
+  gives back the points redeemed on it in the same share.
 
 Every card keeps what was given back of its value and of each of its sources (the sale, each
-repayment), so refunds reaching one sale more than once (both cards of a transfer) end
-exactly at what that sale earned. The rule for a transferred card: its value is traced in
-the mix the card it came from has at the time of the refund. Should that card's debt have
-been repaid in between, the split between its upgrade credit and its own money may differ
-from the one at the transfer, but never passes either total.
+repayment; its bonus part too), so refunds reaching one sale more than once (both cards of
+a transfer) end exactly at what that sale earned. The rule for a transferred card: its value
+is traced in the mix the card it came from has at the time of the refund. Should that
+card's debt have been repaid in between, the split between its upgrade credit and its own
+money may differ from the one at the transfer, but never passes either total.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from salon import points, tiers
 from salon.commissions import CommissionEntry, CommissionReversed
@@ -64,6 +69,20 @@ def scaled_entries(
         if base or amount:
             out.append(replace(e, base_fen=base, amount_fen=amount))
     return tuple(out)
+
+
+def _scaled_draws(
+    draws: Sequence[points.PointsDraw], before: int, after: int, whole: int
+) -> list[points.PointsDraw]:
+    """The part of a sale's points redemption between shares ``before`` and ``after`` of
+    ``whole``: the redeemed points paid for the card as its money did, so they come back in
+    the share of the card given back (all of them once ``after`` reaches ``whole``)."""
+    out = []
+    for d in draws:
+        part = share(d.points, after, whole) - share(d.points, before, whole)
+        if part:
+            out.append(points.PointsDraw(d.lot_id, part))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +168,108 @@ def _trace(state: SalonState, card_id: str, value: int, debt: int) -> list[_Orig
         card_id, value, debt = sale.line.upgrade_from_card_id, from_credit, 0
 
 
-K = TypeVar("K", bound=Hashable)
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """The fraction ``num / den`` (den > 0), compared without division."""
+
+    num: int
+    den: int
+
+    def __lt__(self, other: _Due) -> bool:
+        return self.num * other.den < other.num * self.den
 
 
-def _place(total: int, traced: dict[K, int], drawn: dict[K, int]) -> dict[K, int]:
-    """Share ``total`` over keys by their traced parts (all zero: by what was drawn there)."""
-    weights = traced if any(traced.values()) else drawn
-    if not total or not weights:
-        return {}
-    keys = list(weights)
-    return dict(zip(keys, allocate(total, [weights[k] for k in keys]), strict=True))
+def _running(weights: Sequence[int], total: int) -> list[int]:
+    """``total`` (0 to the weights' sum) split over ``weights`` so that every part only grows
+    with ``total`` and the parts sum to it: the whole of each weight once ``total`` is all.
+
+    Weight k's i-th fen falls due at ``(i + 1) / weight``: the first ``total`` fen in order
+    of falling due (ties to the earlier weight) make the split. So refunds taking a share
+    at a time, each as the running split at its end less the one at its start, never give
+    a weight more than it is, nor anything back that an earlier refund did not give.
+    """
+    whole = sum(weights)
+    total = max(0, min(total, whole))
+    if not whole:
+        return [0] * len(weights)
+    parts = [w * total // whole for w in weights]
+    for _ in range(total - sum(parts)):
+        due = [k for k, w in enumerate(weights) if parts[k] < w]
+        k = min(due, key=lambda i: (_Due(parts[i] + 1, weights[i]), i))
+        parts[k] += 1
+    return parts
+
+
+def _increment(weights: Sequence[int], before: int, now: int) -> list[int]:
+    """The running split of ``before + now`` less that of ``before`` (see _running)."""
+    after = _running(weights, before + now)
+    return [a - b for a, b in zip(after, _running(weights, before), strict=True)]
+
+
+def _left(origin: _Origin) -> dict[str, tuple[int, int]]:
+    """Per source: its money not given back yet, and the bonus money among it."""
+    done = {s.source_id: s for s in origin.card.refunded_money}
+    out: dict[str, tuple[int, int]] = {}
+    for source in origin.sources:
+        back = done.get(source.source_id, SourceRefund(source.source_id, 0))
+        amount = max(0, source.amount_fen - back.amount_fen)
+        bonus = sum(d.bonus_fen for d in source.draws) - back.bonus_fen
+        out[source.source_id] = (amount, max(0, min(amount, bonus)))
+    return out
+
+
+def _capped(total: int, weights: Sequence[int], caps: Sequence[int]) -> list[int]:
+    """``total`` over ``weights`` but none above its cap; what a cap stops goes to the next
+    with room, in order (the parts sum to less only when every cap is reached)."""
+    if not caps:
+        return []
+    parts = [min(p, c) for p, c in zip(allocate(total, weights), caps, strict=True)]
+    left = total - sum(parts)
+    for k, cap in enumerate(caps):
+        more = min(left, cap - parts[k])
+        parts[k] += more
+        left -= more
+    return parts
+
+
+def _resplit(origin: _Origin, bonus: int) -> _Origin:
+    """The origin's money spread over its sources so that ``bonus`` of it is bonus.
+
+    Only the sale can have drawn stored value (a repayment takes outside money), so the
+    sale gives back as much as carries ``bonus`` in the mix it has left, and the
+    repayments the rest. A card keeps its bonus (``PackageCard.bonus_fen``) by what each
+    session consumed when it was used: giving back that bonus, and the money around it in
+    the order it came, makes the refund agree with the revenue the sessions recognised.
+    """
+    left = _left(origin)
+    sale, repayments = origin.sources[0], origin.sources[1:]
+    total = sum(s.amount_fen for s in origin.traced.money)
+    sale_left, bonus_left = left[sale.source_id]
+    traced = {s.source_id: s.amount_fen for s in origin.traced.money}
+    target = share(bonus, sale_left, bonus_left) if bonus_left else traced.get(
+        sale.source_id, 0)
+    repayments_left = [left[r.source_id][0] for r in repayments]
+    from_sale = max(total - sum(repayments_left), min(target, sale_left, total))
+    bonus_here = min(max(bonus, from_sale - (sale_left - bonus_left), 0), bonus_left, from_sale)
+    parts = allocate(total - from_sale, repayments_left) if repayments else []
+    money = [SourceRefund(sale.source_id, from_sale, bonus_here)]
+    money += [SourceRefund(r.source_id, m) for r, m in zip(repayments, parts, strict=True)]
+    return replace(origin, traced=replace(origin.traced, money=tuple(
+        m for m in money if m.amount_fen)))
+
+
+def _with_bonus(origins: Sequence[_Origin], bonus: int) -> list[_Origin]:
+    """The origins with their money re-split so that ``bonus`` in all is bonus: each takes
+    the part of it in the traced mix, none more than its sale's bonus left."""
+    traced, caps = [], []
+    for origin in origins:
+        left = _left(origin)
+        sale_left, bonus_left = left[origin.sources[0].source_id]
+        given = {s.source_id: s.amount_fen for s in origin.traced.money}
+        traced.append(share(given.get(origin.sources[0].source_id, 0), bonus_left, sale_left))
+        caps.append(min(bonus_left, sum(given.values())))
+    wanted = _capped(bonus, traced if any(traced) else caps, caps)
+    return [_resplit(o, b) for o, b in zip(origins, wanted, strict=True)]
 
 
 def plan_refund(
@@ -166,49 +277,50 @@ def plan_refund(
 ) -> CardRefund:
     """Trace ``plan`` back to its sales and split it into outside money, principal and bonus.
 
-    The bonus part is the card's own (``plan.bonus_fen``), spread over the lots the traced
-    sales drew bonus from; the rest over the outside money and principal they took, in the
-    parts traced to each. ``method``, when given, pays all the outside money.
+    The bonus part is the card's own (``plan.bonus_fen``): each traced sale gives back the
+    bonus part of it its lots can take and, with it, its money in the order it came (see
+    _resplit). Each source then splits its part over the ways it took money (outside
+    methods, lot principal; lot bonus for the bonus part) by running shares of what it
+    already gave back (see _running), so no way ever gets back more than it paid and the
+    last refund ends exactly at it. ``method``, when given, pays all the outside money.
     """
-    origins = _trace(state, card_id, plan.refund_fen, plan.debt_cancelled_fen)
+    origins = _with_bonus(_trace(state, card_id, plan.refund_fen, plan.debt_cancelled_fen),
+                          plan.bonus_fen)
     principal: dict[PaymentMethod | _Lot, int] = {}
-    principal_drawn: dict[PaymentMethod | _Lot, int] = {}
     bonus: dict[_Lot, int] = {}
-    bonus_drawn: dict[_Lot, int] = {}
     for origin in origins:
-        given = {s.source_id: s.amount_fen for s in origin.traced.money}
+        done = {s.source_id: s for s in origin.card.refunded_money}
+        given = {s.source_id: s for s in origin.traced.money}
         paid = origin.record.paid
         for source in origin.sources:
+            now = given.get(source.source_id, SourceRefund(source.source_id, 0))
+            was = done.get(source.source_id, SourceRefund(source.source_id, 0))
             lots = [_Lot(paid.member_id, paid.ticket_id, d.recharge_id) for d in source.draws]
             keys: list[PaymentMethod | _Lot] = [p.method for p in source.outside] + lots
             weights = [p.amount_fen for p in source.outside]
             weights += [d.principal_fen for d in source.draws]
-            bonus_weights = [d.bonus_fen for d in source.draws]
-            given_here = given.get(source.source_id, 0)
-            everything = weights + bonus_weights
-            parts = allocate(given_here, everything) if everything else []
-            for key, weight, part in zip(keys, weights, parts[:len(weights)], strict=True):
+            parts = _increment(weights, was.amount_fen - was.bonus_fen,
+                               now.amount_fen - now.bonus_fen)
+            for key, part in zip(keys, parts, strict=True):
                 principal[key] = principal.get(key, 0) + part
-                principal_drawn[key] = principal_drawn.get(key, 0) + weight
-            for lot, weight, part in zip(lots, bonus_weights, parts[len(weights):], strict=True):
+            parts = _increment([d.bonus_fen for d in source.draws], was.bonus_fen, now.bonus_fen)
+            for lot, part in zip(lots, parts, strict=True):
                 bonus[lot] = bonus.get(lot, 0) + part
-                bonus_drawn[lot] = bonus_drawn.get(lot, 0) + weight
-    # Bonus goes back onto the lots that gave it; should the traced sales have drawn none
-    # (the ledgers disagree), there is nowhere to put it as bonus and it counts as principal.
-    bonus_back = plan.bonus_fen if any(bonus_drawn.values()) else 0
-    to_bonus = _place(bonus_back, bonus, bonus_drawn)
-    to_principal = _place(plan.refund_fen - bonus_back, principal, principal_drawn)
     out: dict[PaymentMethod, int] = {}
     draws: dict[tuple[str, str], list[LotDraw]] = {}
-    for key, amount in to_principal.items():
+    for key, amount in principal.items():
+        if not amount:
+            continue
         if isinstance(key, _Lot):
             draws.setdefault((key.member_id, key.ticket_id), []).append(
                 LotDraw(key.lot_id, amount, 0))
         else:
             out[method or key] = out.get(method or key, 0) + amount
-    for lot, amount in to_bonus.items():
-        draws.setdefault((lot.member_id, lot.ticket_id), []).append(LotDraw(lot.lot_id, 0, amount))
-    unplaced = plan.refund_fen - sum(to_bonus.values()) - sum(to_principal.values())
+    for lot, amount in bonus.items():
+        if amount:
+            draws.setdefault((lot.member_id, lot.ticket_id), []).append(
+                LotDraw(lot.lot_id, 0, amount))
+    unplaced = plan.refund_fen - sum(bonus.values()) - sum(principal.values())
     if unplaced:
         # No sale to trace it to (its ticket is gone from the store): paid out as before.
         out[method or PaymentMethod.CASH] = out.get(method or PaymentMethod.CASH, 0) + unplaced
@@ -251,6 +363,7 @@ def _take_back(
     events: list[Event] = []
     earned: dict[str, dict[str, int]] = {}
     spend: dict[str, int] = {}
+    redeemed: dict[str, tuple[str, list[points.PointsDraw]]] = {}
     for origin in origins:
         card, traced = origin.card, origin.traced
         ticket_id, member_id = origin.record.paid.ticket_id, origin.record.paid.member_id
@@ -261,6 +374,8 @@ def _take_back(
         if reversal:
             events.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
                                              entries=reversal))
+        redeemed.setdefault(member_id, (ticket_id, []))[1].extend(
+            _scaled_draws(origin.sale.points_draws, before, after, card.price_fen))
         done = {s.source_id: s.amount_fen for s in card.refunded_money}
         given = {s.source_id: s.amount_fen for s in traced.money}
         by_source = earned.setdefault(member_id, {})
@@ -270,8 +385,18 @@ def _take_back(
                     - share(source.points, was, source.amount_fen))
             by_source[source.source_id] = by_source.get(source.source_id, 0) + back
             spend[member_id] = spend.get(member_id, 0) + now
+    given_back: dict[str, tuple[points.PointsDraw, ...]] = {}
+    for member_id, (ticket_id, draws) in redeemed.items():
+        if draws:
+            # One restore per member, named after the nearest sale (two would both pay the
+            # same points debt): the lots are what counts.
+            restore = points.restore_event(state, member_id, ticket_id, draws,
+                                           ctx.meta(actor_id, at), at)
+            events.append(restore)
+            given_back[member_id] = restore.given_back()
     for member_id, by_source in earned.items():
-        events.extend(points.reverse_events(state, ctx, actor_id, member_id, by_source, at))
+        events.extend(points.reverse_events(state, ctx, actor_id, member_id, by_source, at,
+                                            given_back.get(member_id, ())))
         points_back = sum(by_source.values())
         if member_id and (points_back or spend[member_id]):
             events.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,

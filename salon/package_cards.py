@@ -134,9 +134,14 @@ def session_bonus(state: SalonState, lines: Iterable[UsesCard]) -> list[tuple[in
 
 
 def settled_by_refund(state: SalonState, card_id: str) -> bool:
-    """True when a card refund took the card's value for good: the card itself was refunded
-    (RefundPackageCard), or it was upgraded into a card that was."""
+    """True when card refunds took the card's value for good: the card itself was refunded
+    (RefundPackageCard), or it was upgraded into a card that was, or it is closed and every
+    part of its price not used on it came back by whatever route (refunds of the cards it
+    was transferred or upgraded into count on it: ``refunded_value_fen``)."""
     card = state.packages.get(card_id)
+    if card.closed and (card.refunded_value_fen + card.refunded_debt_fen
+                        + card.used_value_fen >= card.price_fen):
+        return True
     while card.closure is CardClosure.UPGRADED and card.upgraded_to:
         card = state.packages.get(card.upgraded_to)
     return card.closure is CardClosure.REFUNDED

@@ -124,6 +124,9 @@ class SourceRefund:
 
     source_id: str
     amount_fen: int
+    bonus_fen: int = 0
+    """Of ``amount_fen``, bonus money put back on the lots the source drew it from. Records
+    written before it was kept read as 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,14 +333,15 @@ class PackageBook:
 
     def _count_refund(self, traced: TracedRefund) -> None:
         card = self.cards[traced.card_id]
-        money = {s.source_id: s.amount_fen for s in card.refunded_money}
+        money = {s.source_id: (s.amount_fen, s.bonus_fen) for s in card.refunded_money}
         for part in traced.money:
-            money[part.source_id] = money.get(part.source_id, 0) + part.amount_fen
+            amount, bonus = money.get(part.source_id, (0, 0))
+            money[part.source_id] = (amount + part.amount_fen, bonus + part.bonus_fen)
         self.cards[card.card_id] = replace(
             card,
             refunded_value_fen=card.refunded_value_fen + traced.value_fen,
             refunded_debt_fen=card.refunded_debt_fen + traced.debt_cancelled_fen,
-            refunded_money=tuple(SourceRefund(k, v) for k, v in money.items()),
+            refunded_money=tuple(SourceRefund(k, v, b) for k, (v, b) in money.items()),
         )
 
     def get(self, card_id: str) -> PackageCard:

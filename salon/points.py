@@ -7,7 +7,7 @@ module is the contract the checkout calls and re-exports those names.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -232,10 +232,18 @@ def plan_reverse(
     Points the source's lots already lost to expiry count as taken back first: the member
     lost them once, and drawing them again from newer lots would take them twice. The
     remainder comes first from the lots the source made (even expired: they were its
-    points), then from the member's other lots, soonest expiry first; with ``now`` given,
-    expired other lots are left alone so worthless points do not cancel debt. What neither
-    the draws nor the debt cover is the part lost to expiry. ``restored`` are draws given
-    back by the same command (a refund restoring a redemption) that the state does not show.
+    points); then, up to what each still owes, from the lots of sources whose reversals
+    borrowed from this source's lots (even expired: a reversal finding its own lot empty
+    because a redemption spent it takes from the member's other lots, and once the
+    redemption is refunded the points land back on its lot, maybe expired); then from the
+    member's other lots, soonest expiry first. With ``now`` given, expired other lots are
+    left alone so worthless points do not cancel debt. What neither the draws nor the debt
+    cover is the part lost to expiry. ``restored`` are draws given back by the same command
+    (a refund restoring a redemption) that the state does not show.
+
+    So points one reversal borrowed are taken back from the borrower before anything else:
+    two refunds linked by one's redemption of the other's points end with the same points
+    and debt in either order, expired lots or not.
     """
     if points <= 0:
         return (), 0
@@ -249,14 +257,31 @@ def plan_reverse(
         for lot in state.points.lots(member_id)
     ]
     own = sorted((lot for lot in lots if lot.source_id == source_id), key=_spend_order)
+    owed = state.points.borrowed_from(member_id, source_id)
+    recovered: list[PointsLot] = []
+    for lot in sorted((lot for lot in lots if owed.get(lot.source_id)), key=_spend_order):
+        take = min(lot.left, owed[lot.source_id])
+        owed[lot.source_id] -= take
+        recovered.append(replace(lot, left=take))
+    took = {lot.lot_id: lot.left for lot in recovered}
     others = sorted(
         (
-            lot for lot in lots
+            replace(lot, left=lot.left - took.get(lot.lot_id, 0)) for lot in lots
             if lot.source_id != source_id and (now is None or not lot.expired(now))
         ),
         key=_spend_order,
     )
-    return _draw([*own, *others], points)
+    draws, short = _draw([*own, *recovered, *others], points)
+    return _merge(draws), short
+
+
+def _merge(draws: Sequence[PointsDraw]) -> tuple[PointsDraw, ...]:
+    """One draw per lot, in the order first drawn (a lot recovered from may be drawn again
+    as one of the member's other lots)."""
+    merged: dict[str, int] = {}
+    for draw in draws:
+        merged[draw.lot_id] = merged.get(draw.lot_id, 0) + draw.points
+    return tuple(PointsDraw(lot_id, amount) for lot_id, amount in merged.items())
 
 
 def reverse_event(

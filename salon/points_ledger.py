@@ -194,6 +194,10 @@ class PointsBook:
     _reversal_debt: dict[str, dict[str, int]] = field(default_factory=dict)
     """Member id → source id → points debt the source's reversals booked that no points
     restored to its lots have paid yet, while not zero and while the member owes any."""
+    _borrowed: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    """Member id → source id → lending source id → points the first source's reversals drew
+    from the lending source's lots and the lender's reversals have not taken back, while
+    not zero (see ``salon.points.plan_reverse``)."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -209,6 +213,7 @@ class PointsBook:
                 self._give(event)
                 self._repay(event.member_id, event.debt_repaid)
             case PointsReversed():
+                self._lend(event)
                 self._take(event.member_id, event.draws)
                 taken = _total(event.draws) + event.debt_points + event.expired_points
                 self._debt[event.member_id] += event.debt_points
@@ -263,6 +268,25 @@ class PointsBook:
             kept = draw.points if restorable else 0
             self._file(member_id, draw.lot_id, replace(
                 lot, left=lot.left - draw.points, restorable=lot.restorable + kept))
+
+    def _lend(self, event: PointsReversed) -> None:
+        """Count what the reversal drew from other sources' lots: first as taking back what
+        those sources' reversals borrowed from this source, the rest as borrowed from them."""
+        lots = self._lots.get(event.member_id, {})
+        borrowed = self._borrowed.setdefault(event.member_id, {})
+        for draw in event.draws:
+            lender = lots[draw.lot_id].source_id
+            if lender == event.source_id:
+                continue
+            owed_here = borrowed.get(lender, {})
+            back = min(draw.points, owed_here.get(event.source_id, 0))
+            _add(owed_here, event.source_id, -back)
+            if not owed_here:
+                borrowed.pop(lender, None)
+            if draw.points > back:
+                _add(borrowed.setdefault(event.source_id, {}), lender, draw.points - back)
+        if not borrowed:
+            del self._borrowed[event.member_id]
 
     def _give(self, event: PointsRestored) -> None:
         """Give a redemption's draws back: no longer restorable; spendable again but for the
@@ -324,6 +348,15 @@ class PointsBook:
         """Points debt the source's reversals booked that points restored to its own lots
         have not paid yet; at most the member's debt is ever owed (0 once none is)."""
         return self._reversal_debt.get(member_id, {}).get(source_id, 0)
+
+    def borrowed_from(self, member_id: str, lender_id: str) -> dict[str, int]:
+        """Source id → points its reversals drew from ``lender_id``'s lots, not yet taken
+        back by ``lender_id``'s reversals."""
+        return {
+            source_id: lenders[lender_id]
+            for source_id, lenders in self._borrowed.get(member_id, {}).items()
+            if lender_id in lenders
+        }
 
     def lost_to_expiry(self, source_id: str) -> int:
         """Points of the source's lots removed by expiry and not yet counted in a reversal."""

@@ -137,6 +137,12 @@ def _reverse(
     for s in lines:
         _check_reversible(state, s)
     returned, debt_cancelled = _money_back(state, ticket_id, lines)
+    chosen = {s.line.line_no for s in lines}
+    # Lines a card refund settled count as refunded from now on: the coupon comes back and
+    # the member's paid tickets drop once nothing else is left (see TicketRefunded).
+    settled = tuple(s.line.line_no for s in paid.lines
+                    if s.line.line_no not in record.refunded_lines
+                    and s.line.line_no not in chosen and _settled(state, s))
     out: list[Event] = [
         TicketRefunded(
             meta=ctx.meta(actor_id, at), ticket_id=ticket_id, refund_id=ctx.new_id(),
@@ -144,6 +150,7 @@ def _reverse(
             returned=tuple(Payment(m, a) for m, a in returned.items() if a),
             debt_cancelled_fen=debt_cancelled, void=void, reason=reason,
             business_day=business_day(at, state.config.checkout),
+            settled_line_nos=settled,
         )
     ]
     draws = merge_lot_draws(d for s in lines for d in s.sv_draws)
@@ -188,7 +195,8 @@ def _reverse(
     if entries:
         out.append(CommissionReversed(meta=ctx.meta(actor_id, at), source_id=ticket_id,
                                       entries=entries))
-    if paid.coupon_id and len(record.refunded_lines) + len(lines) == len(paid.lines):
+    if paid.coupon_id and (len(record.refunded_lines) + len(lines) + len(settled)
+                           == len(paid.lines)):
         out.append(CouponRestored(meta=ctx.meta(actor_id, at), coupon_id=paid.coupon_id,
                                   ticket_id=ticket_id))
     if member_id:

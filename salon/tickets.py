@@ -126,6 +126,9 @@ class TicketRefunded(Event):
     void: bool
     reason: str
     business_day: date
+    settled_line_nos: tuple[int, ...] = ()
+    """Card lines a card refund (RefundPackageCard) had already settled, counted refunded
+    with this refund: nothing of theirs is given back here. Older records named none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +257,7 @@ class TicketBook:
                         self.debt_owner[key] = event.member_id
             case TicketRefunded():
                 record = self._resident(event.ticket_id, event.meta.event_id)
-                record.refunded_lines.update(event.line_nos)
+                record.refunded_lines.update(event.line_nos, event.settled_line_nos)
                 record.refunds.append(event)
                 for line_no in event.line_nos:
                     self._drop_debt((event.ticket_id, line_no))
@@ -317,7 +320,7 @@ class TicketBook:
             if isinstance(event, TicketPaid):
                 record = TicketRecord(event)
             elif isinstance(event, TicketRefunded) and record is not None:
-                record.refunded_lines.update(event.line_nos)
+                record.refunded_lines.update(event.line_nos, event.settled_line_nos)
                 record.refunds.append(event)
         return record
 

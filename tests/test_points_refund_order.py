@@ -9,7 +9,8 @@ Invariants: at every moment, points debt > 0 only when the spendable balance is 
 no lot expires meanwhile, refunding every ticket of a member, in any order, leaves balance and
 debt exactly as they were before those tickets. (Across an expiry no order-free end exists:
 what expired is gone. Points restored to an expired lot pay only the debt that lot's own
-source's reversal booked.)
+source's reversal booked; what that reversal borrowed from other sources' lots their own
+reversals take back from it, expired or not: see salon.points.plan_reverse.)
 """
 
 from __future__ import annotations

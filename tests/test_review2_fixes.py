@@ -360,9 +360,11 @@ def test_a_ticket_whose_card_was_refunded_can_still_be_voided_for_the_rest() -> 
     assert voided.returned == (Payment(CASH, 16_800),)
     assert card_back[CASH] + 16_800 == 198_000 + 16_800
     assert figures(salon, m) == (0, 0, 0, 0)
-    # Nothing is left to undo: the card line was settled by its own refund.
+    # Nothing is left to undo: the card line was settled by its own refund and now counts
+    # as refunded with the void.
+    assert voided.settled_line_nos == (1,)
     assert_refused(salon, VoidTicket(actor_id=MANAGER, ticket_id=ticket.ticket_id,
-                                     reason="再作废"), ErrorCode.PACKAGE_CLOSED)
+                                     reason="再作废"), ErrorCode.TICKET_ALREADY_REFUNDED)
 
 
 def test_a_void_skips_a_card_that_was_upgraded_into_a_refunded_card() -> None:
