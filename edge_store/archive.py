@@ -26,6 +26,7 @@ from edge_store.errors import StoreError, StoreErrorCode
 
 __all__ = [
     "ARCHIVE_FORMAT",
+    "HISTORY_MONTH",
     "MANIFEST",
     "ArchiveName",
     "FileEntry",
@@ -42,7 +43,12 @@ MANIFEST = "MANIFEST.json"
 KIND = "salon-edge store backup"
 _STAMP = "%Y%m%dT%H%M%SZ"
 _NAME = re.compile(r"^(?P<store>.+)-(?P<stamp>\d{8}T\d{6}Z)-seq(?P<seq>\d+)\.tar\.gz$")
-_MEMBER = re.compile(r"^(store\.json|outbox\.json|snapshots/\d{20}\.snap|journal/\d{20}\.seg)$")
+HISTORY_MONTH = re.compile(r"^\d{4}-\d{2}\.(json|ids)$")
+"""A closed month of the sales history (edge_store/history.py)."""
+_MEMBER = re.compile(
+    r"^(store\.json|outbox\.json|snapshots/\d{20}\.snap|journal/\d{20}\.seg"
+    r"|history/(state\.json|open\.jsonl|\d{4}-\d{2}\.(json|ids)))$"
+)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from edge_store.archive import MANIFEST, FileEntry, Manifest, archive_name, read_identity
+from edge_store.archive import (
+    HISTORY_MONTH,
+    MANIFEST,
+    FileEntry,
+    Manifest,
+    archive_name,
+    read_identity,
+)
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import fsync_dir, reason_of
 from edge_store.journal import valid_prefix
@@ -135,6 +142,10 @@ def _write_archive(
         with contextlib.suppress(FileNotFoundError):
             out.add("outbox.json", (data_dir / "outbox.json").read_bytes())
         snapshot_seq = _add_snapshot(out, data_dir / "snapshots")
+        # After the snapshot (the history is synced before every snapshot, so it holds at
+        # least that much) and before the journal (which then holds every record the
+        # history holds, so an open can catch the history up).
+        _add_history(out, data_dir / "history")
         first, last = _add_journal(out, data_dir / "journal")
         if snapshot_seq is None and first != 1:
             raise _Moved(f"no snapshot, and the journal starts at record {first}")
@@ -160,6 +171,29 @@ def _add_snapshot(out: _Members, folder: Path) -> int | None:
         out.add(f"snapshots/{name}", data)
         return int(name.removesuffix(".snap"))
     return None
+
+
+def _add_history(out: _Members, folder: Path) -> None:
+    """Copy the sales history: tickets whose journal records retention removed live only here.
+
+    ``state.json`` first: ``open.jsonl`` only grows after it (or is replaced whole when a
+    month closes, the closed month written first), and the month files are replaced
+    atomically, so each file read is whole and together they hold at least what
+    ``state.json`` says.
+    """
+    names = {p.name for p in _listing(folder)}
+    ordered = [n for n in ("state.json",) if n in names]
+    ordered += sorted(n for n in names if HISTORY_MONTH.match(n))
+    ordered += [n for n in ("open.jsonl",) if n in names]
+    for name in ordered:
+        try:
+            with (folder / name).open("rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue  # replaced this instant: the next backup has it
+        if name == "open.jsonl":
+            data = data[: data.rfind(b"\n") + 1]  # whole lines only
+        out.add(f"history/{name}", data)
 
 
 def _gzip_whole(data: bytes) -> bool:

@@ -11,7 +11,7 @@ once as the kiosk would open it. Only then is the target touched, under its writ
    half-restored directory that opens as if it were whole (or as an empty new store);
 2. the rest of the old directory moves to ``<data_dir>.replaced-<UTC time>`` (never
    deleted: with ``force`` an engineer may still need it);
-3. the staged journal, snapshots and outbox move in, and the staged ``store.json``
+3. the staged journal, snapshots, sales history and outbox move in, and the staged ``store.json``
    replaces the marker: the restore's commit point.
 """
 
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 _MAX_MANIFEST = 4 * 1024 * 1024
 _IDENTITY = "store.json"
-_MOVE_ORDER = ("journal", "snapshots", "outbox.json")
+_MOVE_ORDER = ("journal", "snapshots", "history", "outbox.json")
 """Journal first: with it alone a restored directory is whole or refused, never empty."""
 
 

@@ -22,7 +22,7 @@ from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.restore import restore
 from edge_store.store import EdgeStore, StoreOptions
 from edge_store.verify import verify
-from hub.demo_data import DEMO_DAY
+from hub.demo_data import DEMO_DAY, MANAGER
 from salon.commands import Command
 from salon.events import Event
 from salon.testing import ManualClock, SequentialIds
@@ -414,4 +414,37 @@ def test_a_new_store_with_no_records_backs_up_and_restores(tmp_path: Path) -> No
     _restore(archive, tmp_path / "new")
     again = open_store(tmp_path / "new")
     assert again.last_seq == 0
+    again.close()
+
+
+def test_a_restored_store_can_still_refund_a_ticket_whose_journal_was_pruned(
+    tmp_path: Path,
+) -> None:
+    from salon.refunds import RefundTicket
+    from salon.tickets import TicketPaid
+
+    clock = ManualClock(DEMO_DAY)
+    options = StoreOptions(segment_bytes=16_000, snapshot_every_records=40)
+    store = open_store(tmp_path / "live", clock, options=options)
+    work = workload(store, clock)
+    work.setup()
+    work.register(10)
+    tickets: list[str] = []
+    for _ in range(150):  # five months, four sales a day
+        for _ in range(4):
+            events = work.checkout(work.rng.choice(work.members))
+            tickets.extend(e.ticket_id for e in events if isinstance(e, TicketPaid))
+        clock.advance(days=1)
+    store.acknowledge(store.last_seq)
+    store.snapshot()
+    assert store.prune(), "retention should have removed the oldest segments"
+    assert store.journal.first_seq > 1
+    store.close()
+    archive = backup(tmp_path / "live", tmp_path, now=AT)
+    _restore(archive, tmp_path / "new")
+    again = open_store(tmp_path / "new", clock, options=options)
+    oldest = tickets[0]
+    assert oldest not in again.state.tickets.tickets
+    assert again.state.tickets.get(oldest) is not None  # read back from the restored history
+    again.execute(RefundTicket(actor_id=MANAGER, ticket_id=oldest, reason="顾客投诉"))
     again.close()
