@@ -139,6 +139,8 @@ class CouponBook:
     coupons: dict[str, Coupon] = field(default_factory=dict)
     code_index: dict[str, str] = field(default_factory=dict)
     """Normalised code -> coupon id."""
+    member_coupons: dict[str, list[str]] = field(default_factory=dict)
+    """Member id -> the ids of coupons issued to them (``coupons_of`` without a scan)."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -159,6 +161,8 @@ class CouponBook:
                     max_discount_fen=event.max_discount_fen,
                 )
                 self.code_index[event.code] = event.coupon_id
+                if event.member_id:
+                    self.member_coupons.setdefault(event.member_id, []).append(event.coupon_id)
             case CouponRedeemed():
                 self.coupons[event.coupon_id] = replace(
                     self.coupons[event.coupon_id], used_on_ticket=event.ticket_id
@@ -184,8 +188,8 @@ class CouponBook:
         """The member's unused coupons (for the kiosk); with ``now``, only those not expired."""
         return tuple(
             c
-            for c in self.coupons.values()
-            if c.member_id == member_id and not c.used and (now is None or now < c.valid_until)
+            for c in (self.coupons[i] for i in self.member_coupons.get(member_id, ()))
+            if not c.used and (now is None or now < c.valid_until)
         )
 
 
