@@ -32,7 +32,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import JSONStorage
 
-from edge_store.codec import decode_event, encode_event
+from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
 from salon.events import Event
@@ -47,8 +47,7 @@ _OPEN = "open.jsonl"
 _STATE = "state.json"
 
 
-def _month_of(event: TicketPaid) -> str:
-    return event.business_day.strftime("%Y-%m")
+_PAID, _REFUNDED = TicketPaid.type_name, TicketRefunded.type_name
 
 
 class SalesHistory:
@@ -125,20 +124,23 @@ class SalesHistory:
 
     # ---------------------------------------------------------------- write
 
-    def add(self, seq: int, events: Iterable[Event]) -> None:
-        """Append the ticket events of journal record ``seq`` (no fsync: see ``sync``)."""
+    def add(self, seq: int, events: Iterable[dict[str, Any]]) -> None:
+        """Append the ticket events of journal record ``seq`` (no fsync: see ``sync``).
+
+        ``events`` are as the journal record holds them (``encode_event``): the commit and
+        the catch-up at start-up pass what they already have, nothing is encoded twice.
+        """
         assert self._fd is not None
         out: list[bytes] = []
         for event in events:
-            if isinstance(event, TicketPaid):
-                month = _month_of(event)
-            elif isinstance(event, TicketRefunded):
-                month = self._month_of_ticket.get(event.ticket_id) or self._closed_month_of(
-                    event.ticket_id) or "?"
+            ticket = event.get("ticket_id", "")
+            if event["type"] == _PAID:
+                month = event["business_day"][:7]  # ISO date: "YYYY-MM"
+            elif event["type"] == _REFUNDED:
+                month = self._month_of_ticket.get(ticket) or self._closed_month_of(ticket) or "?"
             else:
                 continue
-            line = {"seq": seq, "ticket": event.ticket_id, "month": month,
-                    "event": encode_event(event)}
+            line = {"seq": seq, "ticket": ticket, "month": month, "event": event}
             raw = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
             self._index(line, self._size + sum(map(len, out)), len(raw))
             out.append(raw)
@@ -150,7 +152,7 @@ class SalesHistory:
     def _index(self, line: dict[str, Any], offset: int, length: int) -> None:
         ticket = line["ticket"]
         self._lines.setdefault(ticket, []).append((line["seq"], line["month"], offset, length))
-        if line["event"]["type"] == "TicketPaid":
+        if line["event"]["type"] == _PAID:
             self._month_of_ticket[ticket] = line["month"]
 
     def _read_line(self, offset: int, length: int) -> dict[str, Any]:

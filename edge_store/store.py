@@ -74,8 +74,8 @@ RECORD_MIGRATIONS: dict[int, Migration] = {}
 """``RECORD_MIGRATIONS[n]`` turns a format-n record payload into format n+1."""
 
 
-def events_of(record: RawRecord) -> tuple[Event, ...]:
-    """The domain events of one journal record, migrated from an older format if need be."""
+def _payload(record: RawRecord) -> dict[str, Any]:
+    """A journal record's payload, migrated from an older format if need be."""
     data = record.decoded()
     version = data.get("v")
     if not isinstance(version, int) or version < 1:
@@ -88,7 +88,12 @@ def events_of(record: RawRecord) -> tuple[Event, ...]:
     while version < JOURNAL_FORMAT:
         data = RECORD_MIGRATIONS[version](data)
         version += 1
-    return tuple(decode_event(e) for e in data["events"])
+    return data
+
+
+def events_of(record: RawRecord) -> tuple[Event, ...]:
+    """The domain events of one journal record."""
+    return tuple(decode_event(e) for e in _payload(record)["events"])
 
 
 class EdgeStore:
@@ -257,7 +262,7 @@ class EdgeStore:
                       "tickets in between cannot be read back", self.history.through_seq,
                       first_seq)
         for record in self.journal.read_after(max(self.history.through_seq, first_seq - 1)):
-            self.history.add(record.seq, events_of(record))
+            self.history.add(record.seq, _payload(record)["events"])
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files of atomic writes a power cut interrupted; the old file is still whole."""
@@ -299,9 +304,8 @@ class EdgeStore:
         if not events:
             return
         seq = self.journal.last_seq + 1
-        record = encode_record(
-            seq, self.ctx.store_id, self.ctx.clock(), [encode_event(e) for e in events]
-        )
+        encoded = [encode_event(e) for e in events]
+        record = encode_record(seq, self.ctx.store_id, self.ctx.clock(), encoded)
         try:
             self.journal.append(record)
         except StoreError as err:
@@ -311,7 +315,7 @@ class EdgeStore:
             self.check_space()
             raise
         try:
-            self.history.add(seq, events)
+            self.history.add(seq, encoded)
         except OSError as err:
             # Durable in the journal already; the history is rebuilt from it at the next open.
             log.error("history: record %d not added (%s); reopen the store", seq, err)
