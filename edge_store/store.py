@@ -43,7 +43,7 @@ from edge_store.outbox import OutboxCursor, SegmentAge, removable_through
 from edge_store.projections import Projections
 from edge_store.snapshots import Snapshots
 from salon import engine  # noqa: F401  (registers every command handler and event type)
-from salon.commands import Command, decide
+from salon.commands import Command, outcome
 from salon.context import Context
 from salon.errors import DomainError
 from salon.events import Event
@@ -282,12 +282,10 @@ class EdgeStore:
         """
         with self._lock:
             self._writable()
-            try:
-                events = decide(self.state, command, self.ctx)
-            except DomainError as err:
-                self._commit(err.record)
-                raise
+            events, refusal = outcome(self.state, command, self.ctx)
             self._commit(events)
+            if refusal is not None:
+                raise refusal
             return events
 
     def record_refusal(self, err: DomainError) -> None:

@@ -6,12 +6,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from salon.errors import DomainError
+
 if TYPE_CHECKING:
     from salon.context import Context
     from salon.events import Event
     from salon.state import SalonState
 
-__all__ = ["Command", "decide", "handles"]
+__all__ = ["Command", "decide", "handles", "outcome"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,3 +58,18 @@ def decide(state: SalonState, command: Command, ctx: Context) -> tuple[Event, ..
     except KeyError:
         raise TypeError(f"no handler for {type(command).__name__}") from None
     return tuple(handler(state, command, ctx))
+
+
+def outcome(
+    state: SalonState, command: Command, ctx: Context
+) -> tuple[tuple[Event, ...], DomainError | None]:
+    """What executing ``command`` commits, and the refusal to raise once that is committed.
+
+    Accepted: its events and None. Refused: what the refusal must leave behind (a failed
+    PIN try; often nothing) and the error. Every executor commits the first, then raises
+    the second, so the rule lives here once.
+    """
+    try:
+        return decide(state, command, ctx), None
+    except DomainError as err:
+        return err.record, err

@@ -17,7 +17,7 @@ from salon import (  # noqa: F401
     tickets,
     tiers,
 )
-from salon.commands import Command, decide
+from salon.commands import Command, outcome
 from salon.context import Context
 from salon.errors import DomainError
 from salon.events import Event
@@ -35,12 +35,10 @@ class Salon:
         self.history: list[Event] = []
 
     def execute(self, command: Command) -> tuple[Event, ...]:
-        try:
-            events = decide(self.state, command, self.ctx)
-        except DomainError as err:
-            self._commit(err.record)
-            raise
+        events, refusal = outcome(self.state, command, self.ctx)
         self._commit(events)
+        if refusal is not None:
+            raise refusal
         return events
 
     def record_refusal(self, err: DomainError) -> None:
