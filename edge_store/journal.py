@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.files import fsync_dir, reason_of
+from edge_store.files import atomic_write, fsync_dir, reason_of
 
 __all__ = [
     "JOURNAL_FORMAT",
@@ -303,13 +303,7 @@ class Journal:
             tail = src.read()
         n = len(list(self.quarantine_dir.iterdir()))
         target = self.quarantine_dir / f"{path.stem}.at{offset}.{n}.bad"
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        try:
-            os.write(fd, tail)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_dir(self.quarantine_dir)
+        atomic_write(target, tail)  # whole (a single os.write may write part), fsynced
         if offset == 0:
             path.unlink()
         else:
