@@ -57,6 +57,11 @@ class Snapshots:
             return []
         return sorted((p for p in self.directory.iterdir() if p.suffix == _SUFFIX), reverse=True)
 
+    @staticmethod
+    def seq_of(path: Path) -> int | None:
+        """The record a snapshot file's name says it holds (None: not one of our names)."""
+        return int(path.stem) if path.stem.isdigit() else None
+
     def write(self, seq: int, at: str, state: Any) -> Path:
         """Write the snapshot of ``state`` as of record ``seq``; older ones beyond ``keep`` go."""
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -108,6 +113,8 @@ class Snapshots:
             data = MIGRATIONS[fmt](data)
             fmt += 1
             data["format"] = fmt
+        if int(data["seq"]) != self.seq_of(path):
+            raise ValueError(f"holds record {data['seq']}, its name says {path.stem}")
         found = data.get("state_version", 1)
         if found != self.state_version:
             # Another build's domain state: its slices may mean other things. The journal,

@@ -220,20 +220,16 @@ class EdgeStore:
         first, last = self.journal.first_seq, self.journal.last_seq
         loaded = None
         for path in self.snapshots.paths():
-            candidate = self.snapshots.load(path, _decode_state)
-            if candidate is None:
+            # The name holds the record: a snapshot the journal does not continue is passed
+            # over before its (seconds of) decoding, not after.
+            named = Snapshots.seq_of(path)
+            if named is not None and not first - 1 <= named <= last:
+                log.warning("snapshot %s skipped: record %d is not in the journal (%d..%d)",
+                            path.name, named, first, last)
                 continue
-            if candidate.seq > last or candidate.seq < first - 1:
-                log.warning(
-                    "snapshot %s skipped: record %d is not in the journal (%d..%d)",
-                    path.name,
-                    candidate.seq,
-                    first,
-                    last,
-                )
-                continue
-            loaded = candidate
-            break
+            loaded = self.snapshots.load(path, _decode_state)
+            if loaded is not None:
+                break
         if loaded is None:
             if first != 1:
                 raise StoreError(StoreErrorCode.NO_VALID_STATE, {"first_seq": first})
