@@ -54,6 +54,12 @@ def share(amount: int, num: int, den: int) -> int:
     return mul_div(amount, num, den, RoundingMode.HALF_UP) if den > 0 and num > 0 else 0
 
 
+def _between(amount: int, before: int, after: int, whole: int) -> int:
+    """The part of ``amount`` between shares ``before`` and ``after`` of ``whole``: summed
+    over successive refunds it ends exactly at ``amount``."""
+    return share(amount, after, whole) - share(amount, before, whole)
+
+
 def scaled_entries(
     entries: Sequence[CommissionEntry], before: int, after: int, whole: int
 ) -> tuple[CommissionEntry, ...]:
@@ -64,8 +70,8 @@ def scaled_entries(
     """
     out = []
     for e in entries:
-        base = share(e.base_fen, after, whole) - share(e.base_fen, before, whole)
-        amount = share(e.amount_fen, after, whole) - share(e.amount_fen, before, whole)
+        base = _between(e.base_fen, before, after, whole)
+        amount = _between(e.amount_fen, before, after, whole)
         if base or amount:
             out.append(replace(e, base_fen=base, amount_fen=amount))
     return tuple(out)
@@ -79,7 +85,7 @@ def _scaled_draws(
     the share of the card given back (all of them once ``after`` reaches ``whole``)."""
     out = []
     for d in draws:
-        part = share(d.points, after, whole) - share(d.points, before, whole)
+        part = _between(d.points, before, after, whole)
         if part:
             out.append(points.PointsDraw(d.lot_id, part))
     return out
