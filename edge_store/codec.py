@@ -27,7 +27,15 @@ from typing import Any
 
 from salon.events import EVENT_TYPES, Event
 
-__all__ = ["CodecError", "decode", "decode_event", "encode", "encode_event"]
+__all__ = [
+    "CodecError",
+    "decode",
+    "decode_event",
+    "encode",
+    "encode_event",
+    "init_fields",
+    "optional_arg",
+]
 
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]
@@ -97,7 +105,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _optional_arg(tp: Any) -> Any | None:
+def optional_arg(tp: Any) -> Any | None:
     """``X`` when ``tp`` is ``X | None``; None otherwise."""
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
@@ -108,7 +116,7 @@ def _optional_arg(tp: Any) -> Any | None:
     return None
 
 
-def _fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
+def init_fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
     """(name, resolved type, has default, default value or factory) of a dataclass's init fields."""
     hints = typing.get_type_hints(cls)
     out: list[tuple[str, Any, bool, Any]] = []
@@ -131,7 +139,7 @@ def _build_encoder(tp: Any) -> Encoder:
         return _identity
     if tp is datetime or tp is date:
         return lambda v: v.isoformat()
-    inner = _optional_arg(tp)
+    inner = optional_arg(tp)
     if inner is not None:
         enc = _encoder(inner)
         return lambda v: None if v is None else enc(v)
@@ -165,7 +173,7 @@ def _build_encoder(tp: Any) -> Encoder:
 
 
 def _dataclass_encoder(cls: type) -> Encoder:
-    fields = _fields(cls)
+    fields = init_fields(cls)
     plan: list[tuple[str, Encoder]] = []
 
     def encode_fields(v: Any) -> dict[str, Any]:
@@ -187,7 +195,7 @@ def _build_decoder(tp: Any) -> Decoder:
         return _datetime
     if tp is date:
         return lambda v: date.fromisoformat(v)
-    inner = _optional_arg(tp)
+    inner = optional_arg(tp)
     if inner is not None:
         dec = _decoder(inner)
         return lambda v: None if v is None else dec(v)
@@ -251,7 +259,7 @@ def _object(v: Any) -> dict[str, Any]:
 
 
 def _dataclass_decoder(cls: type) -> Decoder:
-    fields = _fields(cls)
+    fields = init_fields(cls)
     plan: list[tuple[str, Decoder, bool, Any]] = []
     # A field whose factory makes a defaultdict is read back as one: the slice relies on it.
     defaultdicts: dict[str, Any] = {}

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import fcntl
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from edge_store.errors import StoreError, StoreErrorCode
@@ -22,19 +23,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` to ``path`` so that a power cut leaves the old file or the new, never half.
 
     Temp file in the same directory, fsync, ``os.replace``, fsync the directory. A
-    failure removes the temp file and leaves the old file as it was.
+    failure removes the temp file and leaves the old file as it was. ``data`` may be
+    pieces made while writing (a snapshot streams), so the whole never sits in memory.
     """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for piece in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)

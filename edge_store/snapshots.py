@@ -1,10 +1,21 @@
 """Snapshots of the whole current state: written atomically, read newest-valid-first.
 
-A snapshot is ``<data>/snapshots/<seq:020d>.snap``: gzip (whose CRC and length catch a
-damaged file) of one JSON object ``{"format", "store", "seq", "at", "state"}`` where
-``seq`` is the last journal record folded into ``state``. Start-up takes the newest
-snapshot that reads cleanly and replays the journal after its ``seq``; a damaged one
-is skipped (with a log line) for the one before it and a longer replay.
+A snapshot is ``<data>/snapshots/<seq:020d>.snap``, a gzip stream (whose CRC and length
+catch a damaged file) of JSON lines:
+
+* a header ``{"format", "state_version", "layout", "store", "seq", "at"}``, where ``seq``
+  is the last journal record folded into the state and ``layout`` the fingerprint of
+  the state's classes (``edge_store.packed``);
+* ``[slice, field, value]`` for each field of each slice of the state, packed; a large
+  dict or list comes as several lines of up to ``CHUNK`` entries each, in order;
+* ``{"end": n}``, the number of lines before it: a file cut short is never read as whole.
+
+Written and read a line at a time, a snapshot never sits whole in memory as text or as
+a tree of JSON values: at years of sales that tree was larger than the state itself,
+and the memory it left behind stayed with the process. Start-up takes the newest
+snapshot that reads cleanly and replays the journal after its ``seq``; a damaged one, or
+one of another layout or state version, is skipped (with a log line) for the one before
+it and a longer replay. Format 1 (one JSON object, fields by name) is still read.
 """
 
 from __future__ import annotations
@@ -13,24 +24,25 @@ import gzip
 import json
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_store.codec import decode, init_fields
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
+from edge_store.packed import Reader, layout, pack
 
-__all__ = ["SNAPSHOT_FORMAT", "LoadedSnapshot", "Snapshots"]
+__all__ = ["CHUNK", "SNAPSHOT_FORMAT", "LoadedSnapshot", "Snapshots"]
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+CHUNK = 1000
+"""Entries of a dict or list per line: bounds what reading holds at once."""
 _SUFFIX = ".snap"
-
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
-MIGRATIONS: dict[int, Migration] = {}
-"""``MIGRATIONS[n]`` turns a format-n snapshot body into format n+1."""
+_READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError)
 
 
 @dataclass(frozen=True)
@@ -41,15 +53,20 @@ class LoadedSnapshot:
 
 
 class Snapshots:
-    """The snapshot files of one store."""
+    """The snapshot files of one store, whose state is a ``state_type`` of mutable slices."""
 
     def __init__(
-        self, directory: Path, store_id: str, keep: int = 3, state_version: int = 1
+        self, directory: Path, store_id: str, state_type: type, keep: int = 3,
+        state_version: int = 1,
     ) -> None:
         self.directory = directory
         self.store_id = store_id
+        self.state_type = state_type
         self.keep = keep
         self.state_version = state_version
+        self.layout = layout(state_type)
+        self._slices = {name: (tp, {f: ftp for f, ftp, *_ in init_fields(tp)})
+                        for name, tp, *_ in init_fields(state_type)}
 
     def paths(self) -> list[Path]:
         """Every snapshot file, newest first."""
@@ -62,25 +79,32 @@ class Snapshots:
         """The record a snapshot file's name says it holds (None: not one of our names)."""
         return int(path.stem) if path.stem.isdigit() else None
 
+    # ---------------------------------------------------------------- writing
+
     def write(self, seq: int, at: str, state: Any) -> Path:
-        """Write the snapshot of ``state`` as of record ``seq``; older ones beyond ``keep`` go."""
+        """Write the snapshot of ``state`` as of record ``seq``; older ones beyond ``keep`` go.
+
+        ``state`` must not change while this runs: the store passes a copy
+        (``edge_store.capture``) and writes it on a thread.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
-        body = json.dumps(
-            {
-                "format": SNAPSHOT_FORMAT,
-                "state_version": self.state_version,
-                "store": self.store_id,
-                "seq": seq,
-                "at": at,
-                "state": state,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        header = {"format": SNAPSHOT_FORMAT, "state_version": self.state_version,
+                  "layout": self.layout, "store": self.store_id, "seq": seq, "at": at}
         path = self.directory / f"{seq:020d}{_SUFFIX}"
-        atomic_write(path, gzip.compress(body, compresslevel=3, mtime=0))
+        atomic_write(path, _gzip(self._lines(header, state)))
         self._prune()
         return path
+
+    def _lines(self, header: dict[str, Any], state: Any) -> Iterator[bytes]:
+        yield _line(header)
+        count = 0
+        for name, (_, fields) in self._slices.items():
+            book = getattr(state, name)
+            for field, ftp in fields.items():
+                for part in _parts(getattr(book, field)):
+                    yield _line([name, field, pack(part, ftp)])
+                    count += 1
+        yield _line({"end": count})
 
     def _prune(self) -> None:
         stale = self.paths()[self.keep :]
@@ -89,15 +113,27 @@ class Snapshots:
         if stale:
             fsync_dir(self.directory)
 
+    # ---------------------------------------------------------------- reading
+
     def read(self, path: Path) -> tuple[int, Any]:
-        """(seq, state JSON) of one snapshot; ``ValueError`` if it is damaged."""
+        """(seq, state) of one snapshot; ``ValueError`` if it is damaged or of another layout.
+
+        StoreError if it is another store's, or written by a newer format than this one.
+        """
         try:
-            data = json.loads(gzip.decompress(path.read_bytes()))
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as err:
+            with gzip.open(path, "rb") as stream:
+                header = json.loads(stream.readline())
+                if not isinstance(header, dict) or "format" not in header:
+                    raise ValueError("not a snapshot")
+                self._check(path, header)
+                if header["format"] == 1:
+                    return int(header["seq"]), decode(header["state"], self.state_type)
+                return int(header["seq"]), self._read_slices(stream)
+        except _READ_ERRORS as err:
             raise ValueError(f"unreadable: {err}") from err
-        if not isinstance(data, dict) or "format" not in data:
-            raise ValueError("not a snapshot")
-        fmt = data["format"]
+
+    def _check(self, path: Path, header: dict[str, Any]) -> None:
+        fmt = header["format"]
         if not isinstance(fmt, int) or fmt < 1:
             raise ValueError(f"bad format {fmt!r}")
         if fmt > SNAPSHOT_FORMAT:
@@ -105,28 +141,92 @@ class Snapshots:
                 StoreErrorCode.FORMAT_NEWER,
                 {"file": path.name, "format": fmt, "known": SNAPSHOT_FORMAT},
             )
-        if data.get("store") != self.store_id:
+        if header.get("store") != self.store_id:
             raise StoreError(
-                StoreErrorCode.WRONG_STORE, {"file": path.name, "found": str(data.get("store"))}
+                StoreErrorCode.WRONG_STORE, {"file": path.name, "found": str(header.get("store"))}
             )
-        while fmt < SNAPSHOT_FORMAT:
-            data = MIGRATIONS[fmt](data)
-            fmt += 1
-            data["format"] = fmt
-        if int(data["seq"]) != self.seq_of(path):
-            raise ValueError(f"holds record {data['seq']}, its name says {path.stem}")
-        found = data.get("state_version", 1)
+        if int(header["seq"]) != self.seq_of(path):
+            raise ValueError(f"holds record {header['seq']}, its name says {path.stem}")
+        found = header.get("state_version", 1)
         if found != self.state_version:
             # Another build's domain state: its slices may mean other things. The journal,
             # whose events keep their meaning, is replayed instead.
             raise ValueError(f"domain state version {found}, this build reads {self.state_version}")
-        return int(data["seq"]), data["state"]
+        if fmt >= 2 and header.get("layout") != self.layout:
+            raise ValueError(f"state layout {header.get('layout')}, this build's is {self.layout}")
 
-    def load(self, path: Path, decode_state: Callable[[Any], Any]) -> LoadedSnapshot | None:
+    def _read_slices(self, stream: gzip.GzipFile) -> Any:
+        reader = Reader()
+        values: dict[str, dict[str, Any]] = {name: {} for name in self._slices}
+        for count, raw in enumerate(stream):
+            line = json.loads(raw)
+            if isinstance(line, dict):
+                if line.get("end") != count:
+                    raise ValueError(f"ends after {line.get('end')} lines, {count} were read")
+                if stream.read(1):  # reading on to the end also checks gzip's CRC
+                    raise ValueError("data after the end line")
+                break
+            if not (isinstance(line, list) and len(line) == 3):
+                raise ValueError(f"line {count + 2} is not [slice, field, value]")
+            name, field, data = line
+            try:
+                ftp = self._slices[name][1][field]
+            except KeyError:
+                raise ValueError(f"no field {name}.{field} in this build's state") from None
+            _merge(values[name], field, reader.read(data, ftp))
+        else:
+            raise ValueError("cut short: no end line")
+        return reader.assemble(self.state_type, {
+            name: reader.assemble(tp, values[name]) for name, (tp, _) in self._slices.items()
+        })
+
+    def load(self, path: Path) -> LoadedSnapshot | None:
         """The snapshot at ``path`` decoded, or None (with a log line) if it is damaged."""
         try:
-            seq, raw = self.read(path)
-            return LoadedSnapshot(seq, decode_state(raw), path)
+            seq, state = self.read(path)
+            return LoadedSnapshot(seq, state, path)
         except ValueError as err:  # CodecError is a ValueError too
             log.warning("snapshot %s skipped: %s", path.name, err)
             return None
+
+
+def _line(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _parts(value: Any) -> Iterator[Any]:
+    """A field's value in pieces of at most CHUNK entries (dicts and lists), else whole."""
+    if isinstance(value, dict) and len(value) > CHUNK:
+        items = list(value.items())
+        for start in range(0, len(items), CHUNK):
+            yield dict(items[start : start + CHUNK])
+    elif isinstance(value, list) and len(value) > CHUNK:
+        for start in range(0, len(value), CHUNK):
+            yield value[start : start + CHUNK]
+    else:
+        yield value
+
+
+def _merge(fields: dict[str, Any], name: str, part: Any) -> None:
+    if name not in fields:
+        fields[name] = part
+    elif isinstance(part, dict):
+        fields[name].update(part)
+    elif isinstance(part, list):
+        fields[name].extend(part)
+    else:
+        raise ValueError(f"field {name} comes twice")
+
+
+def _gzip(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """The gzip stream of ``lines`` in pieces (level 3: a snapshot is written often)."""
+    packer = zlib.compressobj(3, zlib.DEFLATED, 31)  # wbits 31: gzip header and CRC
+    pending: list[bytes] = []
+    size = 0
+    for line in lines:
+        pending.append(line)
+        size += len(line)
+        if size >= 1 << 20:
+            yield packer.compress(b"".join(pending))
+            pending, size = [], 0
+    yield packer.compress(b"".join(pending)) + packer.flush()

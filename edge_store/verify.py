@@ -9,9 +9,10 @@ clean store reports none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from edge_store.codec import decode, encode
+from edge_store.codec import encode
 from edge_store.projections import Projections
 from edge_store.store import EdgeStore, events_of
 from salon.state import SalonState
@@ -65,21 +66,23 @@ def verify(store: EdgeStore) -> VerifyReport:
     store.flush()  # a snapshot being written (and older ones pruned) would race the reads
     with store._lock:
         journal = store.journal
-        snapshots = {}
+        # Each snapshot is read when the replay reaches its record, so one is held at a time.
+        snapshots: dict[int, Path] = {}
         for path in store.snapshots.paths():
-            try:
-                seq, raw = store.snapshots.read(path)
-            except ValueError:
+            seq = store.snapshots.seq_of(path)
+            if seq is None:
                 report.snapshots_unreadable.append(path.name)
-                continue
-            snapshots[seq] = (path.name, raw)
+            else:
+                snapshots[seq] = path
         state, position = _starting_state(store, snapshots, report)
         for record in journal.read_after(position):
             state.apply_all(events_of(record))
             report.records += 1
             if record.seq in snapshots:
-                name, raw = snapshots[record.seq]
-                _compare(report, name, raw, encode(state, SalonState))
+                saved = _read(store, snapshots[record.seq], report)
+                if saved is not None:
+                    _compare(report, snapshots[record.seq].name, encode(saved, SalonState),
+                             encode(state, SalonState))
         now = store.ctx.clock()
         _compare(report, "running state", encode(store.state, SalonState),
                  encode(state, SalonState))
@@ -91,24 +94,33 @@ def verify(store: EdgeStore) -> VerifyReport:
     return report
 
 
+def _read(store: EdgeStore, path: Path, report: VerifyReport) -> SalonState | None:
+    try:
+        _, state = store.snapshots.read(path)
+    except ValueError:
+        report.snapshots_unreadable.append(path.name)
+        return None
+    saved: SalonState = state
+    return saved
+
+
 def _starting_state(
-    store: EdgeStore, snapshots: dict[int, tuple[str, Any]], report: VerifyReport
+    store: EdgeStore, snapshots: dict[int, Path], report: VerifyReport
 ) -> tuple[SalonState, int]:
     first = store.journal.first_seq
     if first == 1:
         return store.new_state(), 0
     # Acknowledged segments were removed: start from the oldest snapshot the journal continues.
-    usable = sorted(seq for seq in snapshots if seq >= first - 1)
-    if not usable:
-        report.differences.append(f"no snapshot covers record {first - 1}; cannot replay")
-        return store.new_state(), store.journal.last_seq
-    seq = usable[0]
-    name, raw = snapshots[seq]
-    report.started_from = f"snapshot {name}"
-    report.snapshots_checked.append(name)
-    state: SalonState = decode(raw, SalonState)
-    state.tickets.archive = store.history
-    return state, seq
+    for seq in sorted(seq for seq in snapshots if seq >= first - 1):
+        path = snapshots[seq]
+        state = _read(store, path, report)
+        if state is not None:
+            report.started_from = f"snapshot {path.name}"
+            report.snapshots_checked.append(path.name)
+            state.tickets.archive = store.history
+            return state, seq
+    report.differences.append(f"no snapshot covers record {first - 1}; cannot replay")
+    return store.new_state(), store.journal.last_seq
 
 
 def _compare(report: VerifyReport, name: str, expected: Any, actual: Any) -> None:

@@ -330,11 +330,13 @@ class PointsBook:
 
     def balance(self, member_id: str, now: datetime) -> int:
         """Points the member can spend at ``now``: unexpired lots only."""
-        return sum(lot.left for lot in self.lots(member_id) if not lot.expired(now))
+        # Read off the entries, not lots(): every commit and start-up asks, for every lot.
+        return sum(lot.left for lot in self._lots.get(member_id, {}).values()
+                   if lot.expires_at is None or now < lot.expires_at)
 
     def held(self, member_id: str) -> int:
         """Points still in the member's lots, expired ones not yet removed included."""
-        return sum(lot.left for lot in self.lots(member_id))
+        return sum(lot.left for lot in self._lots.get(member_id, {}).values())
 
     def debt(self, member_id: str) -> int:
         """积分欠款: points reversed after they were spent; new points pay it first."""

@@ -1,0 +1,292 @@
+"""The snapshot codec: dataclasses as JSON arrays, equal strings and times shared on reading.
+
+A snapshot is read at every start and holds hundreds of thousands of records, so its
+codec differs from the journal's (``edge_store.codec``) in three ways:
+
+* a dataclass is the array of its fields in declaration order, not an object: about half
+  the bytes and no key lookups. ``layout`` is a fingerprint of every class, field, type
+  and enum value the state holds; a snapshot written under another layout is not read
+  (the journal is replayed instead), so a position never silently means another field;
+* records are built without running their ``__init__``: a frozen dataclass's init sets
+  each field through ``object.__setattr__``, which was half of all decoding;
+* a ``Reader`` shares equal strings, numbers and times across one whole snapshot, so an
+  id that appears in many slices (a member, a lot, a ticket) is held once in memory.
+
+Values are not checked one by one as the journal's are: the gzip CRC catches a damaged
+file and the layout a foreign one. A shape that does not fit is still a ``CodecError``.
+The per-class functions are generated source, as ``dataclasses`` itself does: a closure
+per field costs a call per value, which at this scale is the whole budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import typing
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from edge_store.codec import CodecError, init_fields, optional_arg
+
+__all__ = ["Reader", "layout", "pack"]
+
+Fn = Callable[[Any], Any]
+_PACKERS: dict[Any, Fn | None] = {}
+"""Type → function making its JSON value; None where the value is JSON already."""
+
+
+def pack(value: Any, tp: Any) -> Any:
+    """``value`` (of type ``tp``) as plain JSON values, dataclasses as arrays."""
+    fn = _packer(tp)
+    return value if fn is None else fn(value)
+
+
+def _packer(tp: Any) -> Fn | None:
+    if tp not in _PACKERS:
+        _PACKERS[tp] = _build_packer(tp)
+    return _PACKERS[tp]
+
+
+def _iso(v: Any) -> str:
+    text: str = v.isoformat()
+    return text
+
+
+def _enum_value(v: Enum) -> Any:
+    return v.value
+
+
+def _build_packer(tp: Any) -> Fn | None:
+    if tp in (str, int, bool, type(None)):
+        return None
+    if tp is datetime or tp is date:
+        return _iso
+    inner = optional_arg(tp)
+    if inner is not None:
+        fn = _packer(inner)
+        return None if fn is None else (lambda v: None if v is None else fn(v))
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _enum_value
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _dataclass_packer(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (list, set, frozenset) or (origin is tuple and args[1:] == (Ellipsis,)):
+        item = _packer(args[0])
+        if origin in (set, frozenset):
+            return sorted if item is None else (lambda v: sorted(item(x) for x in v))
+        return list if item is None else (lambda v: [item(x) for x in v])
+    if origin is tuple:
+        fns = [_packer(a) or _same for a in args]
+        return lambda v: [f(x) for f, x in zip(fns, v, strict=True)]
+    if origin is dict:
+        key, val = _packer(args[0]), _packer(args[1])
+        if args[0] is str:
+            return dict if val is None else (lambda v: {k: val(x) for k, x in v.items()})
+        key_fn, val_fn = key or _same, val or _same
+        return lambda v: [[key_fn(k), val_fn(x)] for k, x in v.items()]
+    raise TypeError(f"a snapshot cannot hold {tp!r}")
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _dataclass_packer(cls: type) -> Fn:
+    env: dict[str, Any] = {}
+    parts = []
+    for i, (name, ftp, _, _) in enumerate(init_fields(cls)):
+        fn = _packer(ftp)
+        if fn is None:
+            parts.append(f"v.{name}")
+        else:
+            env[f"p{i}"] = fn
+            parts.append(f"p{i}(v.{name})")
+    return _compile(f"def fn(v):\n    return [{', '.join(parts)}]\n", env)
+
+
+def _compile(source: str, env: dict[str, Any]) -> Fn:
+    exec(source, env)  # the source is built from field names only
+    fn: Fn = env["fn"]
+    return fn
+
+
+class Reader:
+    """Unpacks one snapshot; everything read through one reader shares equal values."""
+
+    def __init__(self) -> None:
+        self._strs: dict[str, str] = {}
+        self._ints: dict[int, int] = {}
+        self._times: dict[str, datetime] = {}
+        self._days: dict[str, date] = {}
+        self._fns: dict[Any, Fn | None] = {}
+
+    def read(self, data: Any, tp: Any) -> Any:
+        """The value of type ``tp`` that ``pack`` made ``data`` from (else CodecError)."""
+        try:
+            fn = self._unpacker(tp)
+            return data if fn is None else fn(data)
+        except CodecError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+            raise CodecError(f"cannot read {getattr(tp, '__name__', tp)!s}: {err}") from err
+
+    def assemble(self, cls: type, values: dict[str, Any]) -> Any:
+        """A mutable dataclass from fields read one by one; a missing field takes its default."""
+        kwargs = dict(values)
+        for name, _, has_default, default in init_fields(cls):
+            if name not in kwargs:
+                if not has_default:
+                    raise CodecError(f"{cls.__name__} lacks the field {name!r}")
+                kwargs[name] = default()
+            elif has_default and isinstance(made := default(), defaultdict):
+                # A slice relies on its defaultdict fields being ones again.
+                kwargs[name] = defaultdict(made.default_factory, kwargs[name])
+        return cls(**kwargs)
+
+    # ---------------------------------------------------------------- building
+
+    def _unpacker(self, tp: Any) -> Fn | None:
+        if tp not in self._fns:
+            self._fns[tp] = self._build(tp)
+        return self._fns[tp]
+
+    def _time(self, v: str) -> datetime:
+        found = self._times.get(v)
+        if found is None:
+            found = self._times[v] = datetime.fromisoformat(v)
+            if found.tzinfo is None:
+                raise CodecError(f"time without a zone: {v!r}")
+        return found
+
+    def _day(self, v: str) -> date:
+        found = self._days.get(v)
+        if found is None:
+            found = self._days[v] = date.fromisoformat(v)
+        return found
+
+    def _build(self, tp: Any) -> Fn | None:
+        if tp is str:
+            share_str = self._strs.setdefault
+            return lambda v: share_str(v, v)
+        if tp is int:
+            share_int = self._ints.setdefault
+            return lambda v: share_int(v, v)
+        if tp in (bool, type(None)):
+            return None
+        if tp is datetime:
+            return self._time
+        if tp is date:
+            return self._day
+        inner = optional_arg(tp)
+        if inner is not None:
+            fn = self._unpacker(inner)
+            return None if fn is None else (lambda v: None if v is None else fn(v))
+        if isinstance(tp, type) and issubclass(tp, Enum):
+            return tp._value2member_map_.__getitem__
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            return self._dataclass(tp)
+        return self._container(tp)
+
+    def _container(self, tp: Any) -> Fn:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        share = self._strs.setdefault
+        if origin in (list, set, frozenset) or (origin is tuple and args[1:] == (Ellipsis,)):
+            make: Callable[[Any], Any] = origin
+            if args[0] is str:
+                return lambda v: make([share(x, x) for x in _array(v)])
+            item = self._unpacker(args[0]) or _same
+            return lambda v: make([item(x) for x in _array(v)])
+        if origin is tuple:
+            fns = [self._unpacker(a) or _same for a in args]
+            return lambda v: tuple([f(x) for f, x in zip(fns, _array(v), strict=True)])
+        if origin is dict:
+            val = self._unpacker(args[1]) or _same
+            if args[0] is str:
+                return lambda v: {share(k, k): val(x) for k, x in _object(v).items()}
+            key = self._unpacker(args[0]) or _same
+            return lambda v: {key(k): val(x) for k, x in _array(v)}
+        raise TypeError(f"a snapshot cannot hold {tp!r}")
+
+    def _dataclass(self, cls: type) -> Fn:
+        fields = init_fields(cls)
+        env: dict[str, Any] = {
+            "cls": cls, "new": object.__new__, "array": _array,
+            "S": self._strs.setdefault, "I": self._ints.setdefault, "defaultdict": defaultdict,
+        }
+        frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        names = [f"x{i}" for i in range(len(fields))]
+        values = []
+        for i, (_, ftp, has_default, default) in enumerate(fields):
+            x = names[i]
+            if ftp is str:  # the commonest fields, inlined: a call less per value
+                value = f"S({x}, {x})"
+            elif ftp is int:
+                value = f"I({x}, {x})"
+            elif (fn := self._unpacker(ftp)) is None:
+                value = x
+            else:
+                env[f"u{i}"] = fn
+                value = f"u{i}({x})"
+            if not frozen and has_default and isinstance(made := default(), defaultdict):
+                env[f"d{i}"] = made.default_factory  # a book relies on it being one again
+                value = f"defaultdict(d{i}, {value})"
+            values.append(value)
+        if not fields:
+            unpack = "    array(v)\n"
+        else:
+            unpack = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = array(v)\n"
+        named = [name for name, *_ in fields]
+        if "__slots__" in cls.__dict__:
+            # Each slot's descriptor sets it directly, past a frozen class's __setattr__.
+            lines = []
+            for i, name in enumerate(named):
+                env[f"s{i}"] = getattr(cls, name).__set__
+                lines.append(f"    s{i}(o, {values[i]})\n")
+            body = "    o = new(cls)\n" + "".join(lines) + "    return o\n"
+        elif frozen:
+            items = ", ".join(f"{name!r}: {values[i]}" for i, name in enumerate(named))
+            body = f"    o = new(cls)\n    o.__dict__.update({{{items}}})\n    return o\n"
+        else:  # a book or a ticket record: few of them, and __init__ fills transient fields
+            items = ", ".join(f"{name}={values[i]}" for i, name in enumerate(named))
+            body = f"    return cls({items})\n"
+        return _compile("def fn(v):\n" + unpack + body, env)
+
+
+def _array(v: Any) -> list[Any]:
+    if type(v) is not list:
+        raise CodecError(f"expected an array, found {type(v).__name__}")
+    return v
+
+
+def _object(v: Any) -> dict[str, Any]:
+    if type(v) is not dict:
+        raise CodecError(f"expected an object, found {type(v).__name__}")
+    return v
+
+
+def layout(tp: Any) -> str:
+    """A fingerprint of every dataclass, field, type and enum value reachable from ``tp``."""
+    parts: list[str] = []
+    seen: set[Any] = set()
+
+    def walk(t: Any) -> None:
+        if t in seen:
+            return
+        seen.add(t)
+        if dataclasses.is_dataclass(t) and isinstance(t, type):
+            fields = init_fields(t)
+            parts.append(f"{t.__module__}.{t.__qualname__}("
+                         + ",".join(f"{name}:{ftp!r}" for name, ftp, *_ in fields) + ")")
+            for _, ftp, *_ in fields:
+                walk(ftp)
+        elif isinstance(t, type) and issubclass(t, Enum):
+            parts.append(f"{t.__module__}.{t.__qualname__}{[m.value for m in t]!r}")
+        else:
+            for arg in typing.get_args(t):
+                walk(arg)
+
+    walk(tp)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
