@@ -29,6 +29,7 @@ from salon.events import EVENT_TYPES, Event
 
 __all__ = [
     "CodecError",
+    "compile_fn",
     "decode",
     "decode_event",
     "encode",
@@ -174,14 +175,32 @@ def _build_encoder(tp: Any) -> Encoder:
 
 def _dataclass_encoder(cls: type) -> Encoder:
     fields = init_fields(cls)
-    plan: list[tuple[str, Encoder]] = []
+    built: list[Encoder] = []
 
     def encode_fields(v: Any) -> dict[str, Any]:
-        if not plan:  # resolved lazily so self-referencing types terminate
-            plan.extend((name, _encoder(ftp)) for name, ftp, _, _ in fields)
-        return {name: enc(getattr(v, name)) for name, enc in plan}
+        if not built:  # made at first use, so self-referencing types terminate
+            env: dict[str, Any] = {}
+            items = []
+            for i, (name, ftp, _, _) in enumerate(fields):
+                enc = _encoder(ftp)
+                if enc is _identity:
+                    items.append(f"{name!r}: v.{name}")
+                else:
+                    env[f"e{i}"] = enc
+                    items.append(f"{name!r}: e{i}(v.{name})")
+            # Generated, as dataclasses does: every commit encodes its events through here.
+            built.append(compile_fn(f"def fn(v):\n    return {{{', '.join(items)}}}\n", env))
+        out: dict[str, Any] = built[0](v)
+        return out
 
     return encode_fields
+
+
+def compile_fn(source: str, env: dict[str, Any]) -> Callable[[Any], Any]:
+    """The function ``fn`` that ``source`` defines (made from field names only)."""
+    exec(source, env)
+    fn: Callable[[Any], Any] = env["fn"]
+    return fn
 
 
 def _build_decoder(tp: Any) -> Decoder:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from edge_store.codec import CodecError, init_fields, optional_arg
+from edge_store.codec import CodecError, compile_fn, init_fields, optional_arg
 
 __all__ = ["Reader", "layout", "pack"]
 
@@ -104,13 +104,7 @@ def _dataclass_packer(cls: type) -> Fn:
         else:
             env[f"p{i}"] = fn
             parts.append(f"p{i}(v.{name})")
-    return _compile(f"def fn(v):\n    return [{', '.join(parts)}]\n", env)
-
-
-def _compile(source: str, env: dict[str, Any]) -> Fn:
-    exec(source, env)  # the source is built from field names only
-    fn: Fn = env["fn"]
-    return fn
+    return compile_fn(f"def fn(v):\n    return [{', '.join(parts)}]\n", env)
 
 
 class Reader:
@@ -252,7 +246,7 @@ class Reader:
         else:  # a book or a ticket record: few of them, and __init__ fills transient fields
             items = ", ".join(f"{name}={values[i]}" for i, name in enumerate(named))
             body = f"    return cls({items})\n"
-        return _compile("def fn(v):\n" + unpack + body, env)
+        return compile_fn("def fn(v):\n" + unpack + body, env)
 
 
 def _array(v: Any) -> list[Any]:
