@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from tinydb.storages import JSONStorage
 from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
+from edge_store.journal import event_text
 from salon.events import Event
 from salon.tickets import TicketPaid, TicketRefunded
 
@@ -95,7 +96,9 @@ class SalesHistory:
         self._lines, self._month_of_ticket = {}, {}
         offset = 0
         for raw in data.splitlines(keepends=True):
-            self._index(json.loads(raw), offset, len(raw))
+            line = json.loads(raw)
+            self._index(line["seq"], line["ticket"], line["month"], line["event"]["type"], offset,
+                        len(raw))
             offset += len(raw)
         self._size = offset
 
@@ -124,15 +127,17 @@ class SalesHistory:
 
     # ---------------------------------------------------------------- write
 
-    def add(self, seq: int, events: Iterable[dict[str, Any]]) -> None:
+    def add(
+        self, seq: int, events: Sequence[dict[str, Any]], texts: Sequence[str] | None = None,
+    ) -> None:
         """Append the ticket events of journal record ``seq`` (no fsync: see ``sync``).
 
-        ``events`` are as the journal record holds them (``encode_event``): the commit and
-        the catch-up at start-up pass what they already have, nothing is encoded twice.
+        ``events`` are as the journal record holds them (``encode_event``), ``texts`` their
+        JSON (``journal.event_text``) when the caller has it: a commit encodes once.
         """
         assert self._fd is not None
         out: list[bytes] = []
-        for event in events:
+        for n, event in enumerate(events):
             ticket = event.get("ticket_id", "")
             if event["type"] == _PAID:
                 month = event["business_day"][:7]  # ISO date: "YYYY-MM"
@@ -140,20 +145,24 @@ class SalesHistory:
                 month = self._month_of_ticket.get(ticket) or self._closed_month_of(ticket) or "?"
             else:
                 continue
-            line = {"seq": seq, "ticket": ticket, "month": month, "event": event}
-            raw = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-            self._index(line, self._size + sum(map(len, out)), len(raw))
+            text = event_text(event) if texts is None else texts[n]
+            # The line is {"seq", "ticket", "month", "event"}, put together around the text.
+            raw = (f'{{"seq":{seq},"ticket":{json.dumps(ticket, ensure_ascii=False)},'
+                   f'"month":"{month}","event":{text}}}\n').encode()
+            self._index(seq, ticket, month, event["type"], self._size + sum(map(len, out)),
+                        len(raw))
             out.append(raw)
         if out:
             data = b"".join(out)
             os.write(self._fd, data)
             self._size += len(data)
 
-    def _index(self, line: dict[str, Any], offset: int, length: int) -> None:
-        ticket = line["ticket"]
-        self._lines.setdefault(ticket, []).append((line["seq"], line["month"], offset, length))
-        if line["event"]["type"] == _PAID:
-            self._month_of_ticket[ticket] = line["month"]
+    def _index(
+        self, seq: int, ticket: str, month: str, event_type: str, offset: int, length: int,
+    ) -> None:
+        self._lines.setdefault(ticket, []).append((seq, month, offset, length))
+        if event_type == _PAID:
+            self._month_of_ticket[ticket] = month
 
     def _read_line(self, offset: int, length: int) -> dict[str, Any]:
         assert self._fd is not None

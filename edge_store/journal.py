@@ -41,6 +41,7 @@ __all__ = [
     "RawRecord",
     "SegmentPrefix",
     "encode_record",
+    "event_text",
     "frame_record",
     "valid_prefix",
 ]
@@ -107,19 +108,24 @@ class OpenReport:
     quarantined: tuple[Path, ...]
 
 
-def encode_record(seq: int, store_id: str, at: datetime, events: Sequence[dict[str, Any]]) -> bytes:
-    """The bytes of one record (header and payload) as the journal writes them."""
-    payload = json.dumps(
-        {
-            "v": JOURNAL_FORMAT,
-            "seq": seq,
-            "store": store_id,
-            "at": at.isoformat(),
-            "events": list(events),
-        },
+def event_text(event: dict[str, Any]) -> str:
+    """One encoded event as the JSON text a record holds (and the sales history copies)."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_record(seq: int, store_id: str, at: datetime, events: Sequence[str]) -> bytes:
+    """The bytes of one record (header and payload) as the journal writes them.
+
+    ``events`` are ``event_text`` of each event: made once per commit, for the record
+    and the sales history both. The payload is the JSON object ``{"v", "seq", "store",
+    "at", "events"}``, put together from those texts.
+    """
+    head = json.dumps(
+        {"v": JOURNAL_FORMAT, "seq": seq, "store": store_id, "at": at.isoformat()},
         ensure_ascii=False,
         separators=(",", ":"),
-    ).encode("utf-8")
+    )
+    payload = f'{head[:-1]},"events":[{",".join(events)}]}}'.encode()
     return frame_record(seq, payload)
 
 

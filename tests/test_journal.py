@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.journal import Journal, encode_record
+from edge_store.journal import Journal, encode_record, event_text
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -18,7 +19,8 @@ def _append(journal: Journal, n: int) -> list[bytes]:
     records = []
     for _ in range(n):
         seq = journal.last_seq + 1
-        record = encode_record(seq, "s1", AT, [{"type": "Noted", "n": seq, "text": "洗剪吹" * seq}])
+        record = encode_record(
+            seq, "s1", AT, [event_text({"type": "Noted", "n": seq, "text": "洗剪吹" * seq})])
         journal.append(record)
         records.append(record)
     return records
@@ -195,3 +197,12 @@ def test_a_failed_append_leaves_nothing_and_the_next_one_succeeds(
     _append(journal, 1)
     journal.close()
     assert [r.seq for r in _journal(tmp_path).read_after(0)] == [1, 2, 3]
+
+
+def test_a_record_is_the_json_object_of_its_header_and_events_put_together() -> None:
+    events = [{"type": "Noted", "text": "洗剪吹 \"快\"\n", "n": 1}, {"type": "Other", "x": []}]
+    record = encode_record(9, "store-1", AT, [event_text(e) for e in events])
+    payload = record[20:]
+    expected = {"v": 1, "seq": 9, "store": "store-1", "at": AT.isoformat(), "events": events}
+    assert json.loads(payload) == expected
+    assert payload == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
