@@ -275,6 +275,13 @@ def _ledger_events(
     now: datetime = paid.meta.at
     member_id, ticket_id = paid.member_id, paid.ticket_id
     out: list[Event] = []
+    if member_id:
+        # What of the member's points and bonus has expired leaves the book with this sale,
+        # as ExpirePoints and ExpireBonus would take it: else it stays for years, in every
+        # snapshot and start-up. The sale itself never counts on it (both are unspendable).
+        out.extend(points.expiry_events(state, (member_id,), ctx, actor_id, now))
+        out.extend(stored_value.bonus_expiry_events(
+            state.accounts.lots_of(member_id), ctx, actor_id, now))
 
     if sv_draws:
         out.append(StoredValueSpent(meta=ctx.meta(actor_id, now), member_id=member_id,

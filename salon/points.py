@@ -48,6 +48,7 @@ __all__ = [
     "adjust_event",
     "check_redeem",
     "earn_event",
+    "expiry_events",
     "expiry_for",
     "plan_redeem",
     "plan_reverse",
@@ -368,16 +369,22 @@ def expire_points(state: SalonState, cmd: ExpirePoints, ctx: Context) -> Sequenc
     require(state.staff, cmd.actor_id, Permission.EXPIRE_BALANCES)
     if cmd.member_id is not None:
         state.members.get(cmd.member_id)  # as ExpireBonus: a mistyped id is not "nothing due"
-    at = ctx.clock()
     members = state.points.member_ids() if cmd.member_id is None else (cmd.member_id,)
+    return expiry_events(state, members, ctx, cmd.actor_id, ctx.clock())
+
+
+def expiry_events(
+    state: SalonState, member_ids: Sequence[str], ctx: Context, actor_id: str, at: datetime,
+) -> list[PointsExpired]:
+    """Removal of the points left in every lot of these members that has expired by ``at``.
+
+    ExpirePoints sweeps on request; a checkout sweeps its member's lots as it pays, so
+    expired points do not pile up in the book for years (see ``salon.checkout``).
+    """
     return [
-        PointsExpired(
-            meta=ctx.meta(cmd.actor_id, at),
-            member_id=lot.member_id,
-            lot_id=lot.lot_id,
-            points=lot.left,
-        )
-        for member_id in members
+        PointsExpired(meta=ctx.meta(actor_id, at), member_id=lot.member_id, lot_id=lot.lot_id,
+                      points=lot.left)
+        for member_id in member_ids
         for lot in state.points.lots(member_id)
         if lot.left > 0 and lot.expired(at)
     ]

@@ -65,6 +65,7 @@ __all__ = [
     "StoredValueRestored",
     "StoredValueSpent",
     "adjust_stored_value",
+    "bonus_expiry_events",
     "check_pin",
     "expire_bonus",
     "plan_recharge_refund",
@@ -272,14 +273,19 @@ def expire_bonus(state: SalonState, cmd: ExpireBonus, ctx: Context) -> Sequence[
     else:
         state.members.get(cmd.member_id)
         lots = book.lots_of(cmd.member_id)
-    at = ctx.clock()
+    return bonus_expiry_events(lots, ctx, cmd.actor_id, ctx.clock())
+
+
+def bonus_expiry_events(
+    lots: Sequence[Lot], ctx: Context, actor_id: str, at: datetime,
+) -> list[BonusExpired]:
+    """Removal of the bonus left in every one of ``lots`` whose bonus has expired by ``at``.
+
+    ExpireBonus sweeps on request; a checkout sweeps its member's lots as it pays.
+    """
     return [
-        BonusExpired(
-            meta=ctx.meta(cmd.actor_id, at),
-            member_id=lot.member_id,
-            recharge_id=lot.lot_id,
-            bonus_fen=lot.bonus_fen,
-        )
+        BonusExpired(meta=ctx.meta(actor_id, at), member_id=lot.member_id,
+                     recharge_id=lot.lot_id, bonus_fen=lot.bonus_fen)
         for lot in lots
         if lot.bonus_fen > 0 and lot.bonus_expired(at)
     ]

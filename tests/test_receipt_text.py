@@ -42,11 +42,13 @@ def test_a_receipt_leaves_out_bonus_points_and_sessions_past_their_expiry() -> N
     }
 
     # Past the bonus (30 days), the card (365 days) and the 2026 points (end of 2027),
-    # with no expiry command run: the ledgers still hold them.
+    # with no expiry command run: the sale sweeps the expired bonus and points out of the
+    # ledgers, while the expired card's sessions stay on it, unusable.
     clock.advance(days=700)
     wash = paid(salon.execute(sale(svc("wash"), (CASH, 3_420), member_id=m)))  # gold 9折
-    assert salon.state.accounts.bonus_fen(m) == 20_000
-    assert salon.state.points.held(m) == 3_960 + 68
+    assert salon.state.accounts.bonus_fen(m) == 0
+    assert salon.state.points.held(m) == 68
+    assert salon.state.packages.cards_of(m)[0].remaining_sessions == 10
     assert printed(salon, wash) == {
         "principal": "¥1,000.00", "bonus": "¥0.00", "points": "68", "card": "0 left",
     }
