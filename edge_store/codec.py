@@ -30,6 +30,7 @@ from salon.events import EVENT_TYPES, Event
 __all__ = [
     "CodecError",
     "compile_fn",
+    "construct",
     "decode",
     "decode_event",
     "encode",
@@ -279,29 +280,51 @@ def _object(v: Any) -> dict[str, Any]:
 
 def _dataclass_decoder(cls: type) -> Decoder:
     fields = init_fields(cls)
-    plan: list[tuple[str, Decoder, bool, Any]] = []
-    # A field whose factory makes a defaultdict is read back as one: the slice relies on it.
-    defaultdicts: dict[str, Any] = {}
-    for name, _, has_default, default in fields:
-        made = default() if has_default else None
-        if isinstance(made, defaultdict):
-            defaultdicts[name] = made.default_factory
+    built: list[Decoder] = []
 
     def decode_fields(v: Any) -> Any:
-        if not plan:
-            plan.extend((name, _decoder(ftp), has, default) for name, ftp, has, default in fields)
-        data = _object(v)
-        kwargs: dict[str, Any] = {}
-        for name, dec, has_default, default in plan:
-            if name in data:
-                value = dec(data[name])
-                if name in defaultdicts:
-                    value = defaultdict(defaultdicts[name], value)
-                kwargs[name] = value
-            elif has_default:
-                kwargs[name] = default()
-            else:
-                raise CodecError(f"{cls.__name__} lacks the field {name!r}")
-        return cls(**kwargs)
+        if not built:  # made at first use, so self-referencing types terminate
+            env: dict[str, Any] = {"obj": _object, "missing": _missing}
+            values = []
+            for i, (name, ftp, has_default, default) in enumerate(fields):
+                env[f"d{i}"] = _decoder(ftp)
+                env[f"f{i}"] = default
+                # A field missing from an older record takes its default; without one it is
+                # an error. A field whose factory makes a defaultdict is read back as one.
+                absent = f"f{i}()" if has_default else f"missing(cls, {name!r})"
+                value = f"d{i}(data[{name!r}]) if {name!r} in data else {absent}"
+                if has_default and isinstance(made := default(), defaultdict):
+                    env[f"k{i}"] = made.default_factory
+                    value = f"defaultdict(k{i}, {value})"
+                values.append(value)
+            body = construct(cls, [name for name, *_ in fields], values, env)
+            built.append(compile_fn("def fn(v):\n    data = obj(v)\n" + body, env))
+        return built[0](v)
 
     return decode_fields
+
+
+def _missing(cls: type, name: str) -> Any:
+    raise CodecError(f"{cls.__name__} lacks the field {name!r}")
+
+
+def construct(cls: type, names: list[str], values: list[str], env: dict[str, Any]) -> str:
+    """Source lines (for ``compile_fn``) making a ``cls`` from its fields' value expressions.
+
+    A record is made without running its ``__init__``: a frozen dataclass's init sets each
+    field through ``object.__setattr__``, which was half of all decoding. Slots are set by
+    their descriptors, a frozen class's ``__dict__`` is filled; a mutable class (a book, a
+    ticket record: few of them) runs its ``__init__``, which fills transient fields.
+    """
+    env.update(cls=cls, new=object.__new__, defaultdict=defaultdict)
+    if "__slots__" in cls.__dict__:
+        lines = []
+        for i, name in enumerate(names):
+            env[f"s{i}"] = getattr(cls, name).__set__
+            lines.append(f"    s{i}(o, {values[i]})\n")
+        return "    o = new(cls)\n" + "".join(lines) + "    return o\n"
+    if cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        items = ", ".join(f"{name!r}: {values[i]}" for i, name in enumerate(names))
+        return f"    o = new(cls)\n    o.__dict__.update({{{items}}})\n    return o\n"
+    items = ", ".join(f"{name}={values[i]}" for i, name in enumerate(names))
+    return f"    return cls({items})\n"

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from edge_store.codec import CodecError, compile_fn, init_fields, optional_arg
+from edge_store.codec import CodecError, compile_fn, construct, init_fields, optional_arg
 
 __all__ = ["Reader", "layout", "pack"]
 
@@ -207,8 +207,7 @@ class Reader:
     def _dataclass(self, cls: type) -> Fn:
         fields = init_fields(cls)
         env: dict[str, Any] = {
-            "cls": cls, "new": object.__new__, "array": _array,
-            "S": self._strs.setdefault, "I": self._ints.setdefault, "defaultdict": defaultdict,
+            "array": _array, "S": self._strs.setdefault, "I": self._ints.setdefault,
         }
         frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
         names = [f"x{i}" for i in range(len(fields))]
@@ -232,20 +231,7 @@ class Reader:
             unpack = "    array(v)\n"
         else:
             unpack = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = array(v)\n"
-        named = [name for name, *_ in fields]
-        if "__slots__" in cls.__dict__:
-            # Each slot's descriptor sets it directly, past a frozen class's __setattr__.
-            lines = []
-            for i, name in enumerate(named):
-                env[f"s{i}"] = getattr(cls, name).__set__
-                lines.append(f"    s{i}(o, {values[i]})\n")
-            body = "    o = new(cls)\n" + "".join(lines) + "    return o\n"
-        elif frozen:
-            items = ", ".join(f"{name!r}: {values[i]}" for i, name in enumerate(named))
-            body = f"    o = new(cls)\n    o.__dict__.update({{{items}}})\n    return o\n"
-        else:  # a book or a ticket record: few of them, and __init__ fills transient fields
-            items = ", ".join(f"{name}={values[i]}" for i, name in enumerate(named))
-            body = f"    return cls({items})\n"
+        body = construct(cls, [name for name, *_ in fields], values, env)
         return compile_fn("def fn(v):\n" + unpack + body, env)
 
 

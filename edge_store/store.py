@@ -243,9 +243,7 @@ class EdgeStore:
         else:
             self.state, self.snapshot_seq = loaded.state, loaded.seq
             self.state.tickets.archive = self.history
-        self._open_history(first)
-        for record in self.journal.read_after(self.snapshot_seq):
-            self.state.apply_all(events_of(record))
+        self._catch_up(first)
         self._snapshot_at = self.ctx.clock()
         self.projections.rebuild(self.state, self._snapshot_at)
         self.check_space()
@@ -256,15 +254,22 @@ class EdgeStore:
         state.tickets.archive = self.history
         return state
 
-    def _open_history(self, first_seq: int) -> None:
-        """Open the sales history and add the journal records it lost since its last sync."""
+    def _catch_up(self, first_seq: int) -> None:
+        """Open the sales history, then read the journal's tail once: add to the history the
+        records it lost since its last sync, and replay onto the state those after the
+        snapshot (usually the same records: the history is synced at every snapshot)."""
         self.history.open()
         if self.history.through_seq < first_seq - 1:
             log.error("history: holds records up to %d, the journal starts at %d; "
                       "tickets in between cannot be read back", self.history.through_seq,
                       first_seq)
-        for record in self.journal.read_after(max(self.history.through_seq, first_seq - 1)):
-            self.history.add(record.seq, _payload(record)["events"])
+        history_after = max(self.history.through_seq, first_seq - 1)
+        for record in self.journal.read_after(min(history_after, self.snapshot_seq)):
+            events = _payload(record)["events"]
+            if record.seq > history_after:
+                self.history.add(record.seq, events)
+            if record.seq > self.snapshot_seq:
+                self.state.apply_all(decode_event(e) for e in events)
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files of atomic writes a power cut interrupted; the old file is still whole."""
