@@ -19,7 +19,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from edge_store.errors import StoreError, StoreErrorCode
@@ -34,7 +33,6 @@ __all__ = [
     "archive_name",
     "is_member_name",
     "parse_archive_name",
-    "read_identity",
 ]
 
 ARCHIVE_FORMAT = 1
@@ -146,19 +144,3 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected text, found {type(value).__name__}")
     return value
-
-
-def read_identity(data_dir: Path) -> dict[str, Any]:
-    """The parsed ``store.json`` of a data directory; NOT_A_STORE if there is none."""
-    path = data_dir / "store.json"
-    try:
-        data: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise StoreError(StoreErrorCode.NOT_A_STORE, {"path": str(data_dir)}) from None
-    except ValueError as err:
-        raise StoreError(
-            StoreErrorCode.NOT_A_STORE, {"path": str(data_dir), "reason": str(err)}
-        ) from err
-    if not isinstance(data, dict) or not isinstance(data.get("store_id"), str):
-        raise StoreError(StoreErrorCode.NOT_A_STORE, {"path": str(data_dir)})
-    return data

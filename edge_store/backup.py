@@ -42,10 +42,10 @@ from edge_store.archive import (
     FileEntry,
     Manifest,
     archive_name,
-    read_identity,
 )
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import fsync_dir, reason_of
+from edge_store.identity import read_identity
 from edge_store.journal import valid_prefix
 
 __all__ = ["backup"]

@@ -35,7 +35,7 @@ from tinydb.storages import JSONStorage
 from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
-from edge_store.journal import event_text
+from edge_store.records import event_text
 from salon.events import Event
 from salon.tickets import TicketPaid, TicketRefunded
 

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_store.archive import read_identity
+from edge_store.identity import read_identity
 from edge_store.journal import valid_prefix
 
 __all__ = ["StoreInfo", "lock_holder", "read_info"]

@@ -24,9 +24,8 @@ import logging
 import os
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,8 +39,6 @@ __all__ = [
     "OpenReport",
     "RawRecord",
     "SegmentPrefix",
-    "encode_record",
-    "event_text",
     "frame_record",
     "valid_prefix",
 ]
@@ -106,27 +103,6 @@ class OpenReport:
     last_seq: int
     records: int
     quarantined: tuple[Path, ...]
-
-
-def event_text(event: dict[str, Any]) -> str:
-    """One encoded event as the JSON text a record holds (and the sales history copies)."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-
-
-def encode_record(seq: int, store_id: str, at: datetime, events: Sequence[str]) -> bytes:
-    """The bytes of one record (header and payload) as the journal writes them.
-
-    ``events`` are ``event_text`` of each event: made once per commit, for the record
-    and the sales history both. The payload is the JSON object ``{"v", "seq", "store",
-    "at", "events"}``, put together from those texts.
-    """
-    head = json.dumps(
-        {"v": JOURNAL_FORMAT, "seq": seq, "store": store_id, "at": at.isoformat()},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    payload = f'{head[:-1]},"events":[{",".join(events)}]}}'.encode()
-    return frame_record(seq, payload)
 
 
 def frame_record(seq: int, payload: bytes) -> bytes:

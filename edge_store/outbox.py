@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from edge_store.files import atomic_write
+from edge_store.journal import Journal
 
-__all__ = ["OutboxCursor", "SegmentAge", "removable_through"]
+__all__ = ["OutboxCursor", "SegmentAge", "removable_through", "segment_ages"]
 
 
 class OutboxCursor:
@@ -48,6 +49,17 @@ class OutboxCursor:
 class SegmentAge:
     last_seq: int
     newest_at: datetime
+
+
+def segment_ages(journal: Journal) -> list[SegmentAge]:
+    """Each segment's last record and its commit time, oldest segment first."""
+    ages = []
+    for _, _, last, _ in journal.segment_spans():
+        newest = next(iter(journal.read_after(last - 1, 1)), None)
+        if newest is None:
+            break
+        ages.append(SegmentAge(last, datetime.fromisoformat(newest.decoded()["at"])))
+    return ages
 
 
 def removable_through(

@@ -36,7 +36,8 @@ from typing import IO
 from edge_store.archive import MANIFEST, FileEntry, Manifest, is_member_name
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import DirLock, atomic_write, fsync_dir, reason_of
-from edge_store.store import IDENTITY_FORMAT, EdgeStore
+from edge_store.identity import IDENTITY_FILE, IDENTITY_FORMAT
+from edge_store.store import EdgeStore
 
 __all__ = ["Restored", "restore"]
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
 _MAX_MANIFEST = 4 * 1024 * 1024
-_IDENTITY = "store.json"
+_IDENTITY = IDENTITY_FILE
 _MOVE_ORDER = ("journal", "snapshots", "history", "outbox.json")
 """Journal first: with it alone a restored directory is whole or refused, never empty."""
 

@@ -14,7 +14,6 @@ a reader holding the lock never sees half of a ticket applied.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import threading
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tinydb.queries import QueryLike
 from tinydb.table import Document
@@ -30,19 +29,13 @@ from tinydb.table import Document
 from edge_store.capture import copy_of
 from edge_store.codec import decode_event, encode_event
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.files import DirLock, atomic_write
+from edge_store.files import DirLock
 from edge_store.history import SalesHistory
-from edge_store.journal import (
-    JOURNAL_FORMAT,
-    FileOps,
-    Journal,
-    OpenReport,
-    RawRecord,
-    encode_record,
-    event_text,
-)
-from edge_store.outbox import OutboxCursor, SegmentAge, removable_through
+from edge_store.identity import claim_identity
+from edge_store.journal import FileOps, Journal, OpenReport, RawRecord
+from edge_store.outbox import OutboxCursor, removable_through, segment_ages
 from edge_store.projections import Projections
+from edge_store.records import encode_record, event_text, payload_of
 from edge_store.snapshots import Snapshots
 from salon import engine  # noqa: F401  (registers every command handler and event type)
 from salon.commands import Command, outcome
@@ -51,11 +44,10 @@ from salon.errors import DomainError
 from salon.events import Event
 from salon.state import STATE_VERSION, SalonState
 
-__all__ = ["IDENTITY_FORMAT", "EdgeStore", "StoreOptions", "events_of"]
+__all__ = ["EdgeStore", "StoreOptions"]
 
 log = logging.getLogger(__name__)
 
-IDENTITY_FORMAT = 1
 T = TypeVar("T")
 
 
@@ -69,33 +61,6 @@ class StoreOptions:
     segment_bytes: int = 16 * 1024 * 1024
     retention_days: int = 90
     low_space_bytes: int = 256 * 1024 * 1024
-
-
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
-RECORD_MIGRATIONS: dict[int, Migration] = {}
-"""``RECORD_MIGRATIONS[n]`` turns a format-n record payload into format n+1."""
-
-
-def _payload(record: RawRecord) -> dict[str, Any]:
-    """A journal record's payload, migrated from an older format if need be."""
-    data = record.decoded()
-    version = data.get("v")
-    if not isinstance(version, int) or version < 1:
-        raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": "?", "offset": record.seq})
-    if version > JOURNAL_FORMAT:
-        raise StoreError(
-            StoreErrorCode.FORMAT_NEWER,
-            {"file": f"record {record.seq}", "format": version, "known": JOURNAL_FORMAT},
-        )
-    while version < JOURNAL_FORMAT:
-        data = RECORD_MIGRATIONS[version](data)
-        version += 1
-    return data
-
-
-def events_of(record: RawRecord) -> tuple[Event, ...]:
-    """The domain events of one journal record."""
-    return tuple(decode_event(e) for e in _payload(record)["events"])
 
 
 class EdgeStore:
@@ -157,7 +122,7 @@ class EdgeStore:
         # the cycle collector would walk them again and again (a third of the decode time).
         gc.disable()
         try:
-            store._check_identity()
+            claim_identity(store.data_dir, store_id)
             store._load()
         except BaseException:
             store.journal.close()
@@ -197,27 +162,6 @@ class EdgeStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _check_identity(self) -> None:
-        path = self.data_dir / "store.json"
-        if not path.exists():
-            atomic_write(
-                path,
-                json.dumps({"format": IDENTITY_FORMAT, "store_id": self.ctx.store_id}).encode(),
-            )
-            return
-        data = json.loads(path.read_bytes())
-        if data.get("format", 0) > IDENTITY_FORMAT:
-            raise StoreError(
-                StoreErrorCode.FORMAT_NEWER,
-                {"file": path.name, "format": data["format"], "known": IDENTITY_FORMAT},
-            )
-        if "restoring" in data:  # edge_store.restore marks the directory until it is whole
-            raise StoreError(StoreErrorCode.RESTORE_INCOMPLETE, {"archive": str(data["restoring"])})
-        if data.get("store_id") != self.ctx.store_id:
-            raise StoreError(
-                StoreErrorCode.WRONG_STORE, {"file": path.name, "found": str(data.get("store_id"))}
-            )
 
     def _load(self) -> None:
         self._remove_stale_temp_files()
@@ -265,7 +209,7 @@ class EdgeStore:
                       first_seq)
         history_after = max(self.history.through_seq, first_seq - 1)
         for record in self.journal.read_after(min(history_after, self.snapshot_seq)):
-            events = _payload(record)["events"]
+            events = payload_of(record)["events"]
             if record.seq > history_after:
                 self.history.add(record.seq, events)
             if record.seq > self.snapshot_seq:
@@ -436,15 +380,9 @@ class EdgeStore:
     def prune(self) -> list[Path]:
         """Remove journal segments HQ acknowledged, a snapshot holds, and retention let go."""
         with self._lock:
-            ages = []
-            for _, _, last, _ in self.journal.segment_spans():
-                newest = next(iter(self.journal.read_after(last - 1, 1)), None)
-                if newest is None:
-                    break
-                ages.append(SegmentAge(last, datetime.fromisoformat(newest.decoded()["at"])))
             through = removable_through(
-                ages, self.outbox.acked_seq, min(self.snapshot_seq, self.history.through_seq),
-                self.ctx.clock(),
+                segment_ages(self.journal), self.outbox.acked_seq,
+                min(self.snapshot_seq, self.history.through_seq), self.ctx.clock(),
                 self.options.retention_days,
             )
             removed = self.journal.remove_through(through) if through else []

@@ -14,7 +14,8 @@ from typing import Any
 
 from edge_store.codec import encode
 from edge_store.projections import Projections
-from edge_store.store import EdgeStore, events_of
+from edge_store.records import events_of
+from edge_store.store import EdgeStore
 from salon.state import SalonState
 
 __all__ = ["VerifyReport", "differences", "verify"]

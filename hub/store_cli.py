@@ -156,7 +156,7 @@ def _info(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     import uuid
 
-    from edge_store.archive import read_identity
+    from edge_store.identity import read_identity
     from edge_store.store import EdgeStore
     from edge_store.verify import verify
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.journal import Journal, encode_record, event_text
+from edge_store.journal import Journal
+from edge_store.records import encode_record, event_text
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 

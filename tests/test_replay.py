@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from edge_store.store import events_of
+from edge_store.records import events_of
 from hub.demo import _Day
 from salon.events import EVENT_TYPES, Event
 from salon.state import SalonState

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from edge_store import store as store_module
+from edge_store import records as records_module
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.journal import frame_record
 from edge_store.outbox import SegmentAge, removable_through
@@ -130,14 +130,14 @@ def test_an_older_record_version_is_migrated_on_open(
         expected = state_json(store.state)
     # Pretend this build writes format 2: the stored records are format 1 and must each go
     # through the registered 1 -> 2 migration before their events are read.
-    monkeypatch.setattr(store_module, "JOURNAL_FORMAT", 2)
+    monkeypatch.setattr(records_module, "JOURNAL_FORMAT", 2)
     seen: list[int] = []
 
     def one_to_two(data: dict[str, Any]) -> dict[str, Any]:
         seen.append(data["seq"])
         return {**data, "v": 2}
 
-    monkeypatch.setitem(store_module.RECORD_MIGRATIONS, 1, one_to_two)
+    monkeypatch.setitem(records_module.RECORD_MIGRATIONS, 1, one_to_two)
     for snap in (tmp_path / "snapshots").glob("*.snap"):
         snap.unlink()
     again = open_store(tmp_path)
