@@ -1,15 +1,19 @@
-"""The sales history: every ticket's events, in monthly TinyDB files once a month closes.
+"""The sales history: every sale's events, in monthly TinyDB files once a month closes.
 
-The ticket book keeps only recent tickets in memory (``salon.tickets.TicketBook``); this
-is the archive it reads older ones back from (``TicketArchive``), for a refund of a
-ticket months old, a reprint or a report. Layout under ``<data>/history/``::
+The ticket book keeps only recent tickets in memory (``salon.tickets.TicketBook``) and
+the commission book no recharge; this is the archive they read older sales back from
+(``salon.sales_archive.SalesArchive``), for a refund of a ticket months old or of any
+recharge, a reprint or a report. A sale is a ticket (its TicketPaid and TicketRefunded)
+or a recharge that earned commission (its CommissionEarned and CommissionReversed).
+Layout under ``<data>/history/``::
 
-    open.jsonl      one line per TicketPaid / TicketRefunded of the open month, and late
-                    refunds of closed months: {"seq", "ticket", "month", "event"}
+    open.jsonl      one line per event of a sale of the open month, and late refunds of
+                    closed months: {"seq", "ticket", "month", "event"} ("ticket": the
+                    sale id, a ticket's or a recharge's)
     2026-11.json    a closed month: a TinyDB JSON file, table "tickets", one document
-                    {"ticket_id", "events": [...]} per ticket; written once, replaced
+                    {"ticket_id", "events": [...]} per sale; written once, replaced
                     atomically only to fold in a late refund
-    2026-11.ids     the month's ticket ids, one per line (a quick "which month?")
+    2026-11.ids     the month's sale ids, one per line (a quick "which month?")
     state.json      {"format", "through_seq", "open_bytes"}: the journal record the
                     files hold everything up to, and the length of open.jsonl then
 
@@ -36,6 +40,8 @@ from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
 from edge_store.records import event_text
+from salon.commissions import CommissionEarned, CommissionReversed
+from salon.config import CommissionTarget
 from salon.events import Event
 from salon.tickets import TicketPaid, TicketRefunded
 
@@ -49,10 +55,22 @@ _STATE = "state.json"
 
 
 _PAID, _REFUNDED = TicketPaid.type_name, TicketRefunded.type_name
+_EARNED, _REVERSED = CommissionEarned.type_name, CommissionReversed.type_name
+_RECHARGE = CommissionTarget.RECHARGE.value
+
+
+def _filing(event: dict[str, Any]) -> tuple[str, bool] | None:
+    """(sale id, whether it opens the sale) of an encoded event the history keeps, or None."""
+    kind = event["type"]
+    if kind in (_PAID, _REFUNDED):
+        return event["ticket_id"], kind == _PAID
+    if kind in (_EARNED, _REVERSED) and any(e["target"] == _RECHARGE for e in event["entries"]):
+        return event["source_id"], kind == _EARNED
+    return None
 
 
 class SalesHistory:
-    """Ticket events by ticket id, recent ones in ``open.jsonl``, older ones by month."""
+    """Sale events by sale id, recent ones in ``open.jsonl``, older ones by month."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -97,8 +115,9 @@ class SalesHistory:
         offset = 0
         for raw in data.splitlines(keepends=True):
             line = json.loads(raw)
-            self._index(line["seq"], line["ticket"], line["month"], line["event"]["type"], offset,
-                        len(raw))
+            filed = _filing(line["event"])
+            self._index(line["seq"], line["ticket"], line["month"], bool(filed and filed[1]),
+                        offset, len(raw))
             offset += len(raw)
         self._size = offset
 
@@ -130,27 +149,29 @@ class SalesHistory:
     def add(
         self, seq: int, events: Sequence[dict[str, Any]], texts: Sequence[str] | None = None,
     ) -> None:
-        """Append the ticket events of journal record ``seq`` (no fsync: see ``sync``).
+        """Append the sale events of journal record ``seq`` (no fsync: see ``sync``).
 
         ``events`` are as the journal record holds them (``encode_event``), ``texts`` their
-        JSON (``journal.event_text``) when the caller has it: a commit encodes once.
+        JSON (``records.event_text``) when the caller has it: a commit encodes once.
         """
         assert self._fd is not None
         out: list[bytes] = []
         for n, event in enumerate(events):
-            ticket = event.get("ticket_id", "")
+            filed = _filing(event)
+            if filed is None:
+                continue
+            sale, opening = filed
             if event["type"] == _PAID:
                 month = event["business_day"][:7]  # ISO date: "YYYY-MM"
-            elif event["type"] == _REFUNDED:
-                month = self._month_of_ticket.get(ticket) or self._closed_month_of(ticket) or "?"
+            elif opening:
+                month = event["meta"]["at"][:7]  # a recharge: the month of its time
             else:
-                continue
+                month = self._month_of_ticket.get(sale) or self._closed_month_of(sale) or "?"
             text = event_text(event) if texts is None else texts[n]
             # The line is {"seq", "ticket", "month", "event"}, put together around the text.
-            raw = (f'{{"seq":{seq},"ticket":{json.dumps(ticket, ensure_ascii=False)},'
+            raw = (f'{{"seq":{seq},"ticket":{json.dumps(sale, ensure_ascii=False)},'
                    f'"month":"{month}","event":{text}}}\n').encode()
-            self._index(seq, ticket, month, event["type"], self._size + sum(map(len, out)),
-                        len(raw))
+            self._index(seq, sale, month, opening, self._size + sum(map(len, out)), len(raw))
             out.append(raw)
         if out:
             data = b"".join(out)
@@ -158,11 +179,11 @@ class SalesHistory:
             self._size += len(data)
 
     def _index(
-        self, seq: int, ticket: str, month: str, event_type: str, offset: int, length: int,
+        self, seq: int, sale: str, month: str, opening: bool, offset: int, length: int,
     ) -> None:
-        self._lines.setdefault(ticket, []).append((seq, month, offset, length))
-        if event_type == _PAID:
-            self._month_of_ticket[ticket] = month
+        self._lines.setdefault(sale, []).append((seq, month, offset, length))
+        if opening:
+            self._month_of_ticket[sale] = month
 
     def _read_line(self, offset: int, length: int) -> dict[str, Any]:
         assert self._fd is not None
@@ -240,8 +261,8 @@ class SalesHistory:
 
     # ---------------------------------------------------------------- read
 
-    def ticket_events(self, ticket_id: str) -> Sequence[Event]:
-        """The ticket's events in commit order, from its month file and the open lines."""
+    def events_of(self, ticket_id: str) -> Sequence[Event]:
+        """The sale's events in commit order, from its month file and the open lines."""
         encoded: list[tuple[int, dict[str, Any]]] = []
         month = self._month_of_ticket.get(ticket_id)
         if month is None:
@@ -258,8 +279,3 @@ class SalesHistory:
                 seen.add(e["meta"]["event_id"])
                 out.append(decode_event(e))
         return out
-
-    def tickets_of_month(self, month: str) -> list[str]:
-        """Every ticket id paid in a closed month (for reports)."""
-        path = self.directory / f"{month}.ids"
-        return [t for t in path.read_text().split("\n") if t] if path.exists() else []

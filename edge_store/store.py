@@ -186,7 +186,7 @@ class EdgeStore:
             self.state, self.snapshot_seq = self.new_state(), 0
         else:
             self.state, self.snapshot_seq = loaded.state, loaded.seq
-            self.state.tickets.archive = self.history
+            self.attach_history(self.state)
         self._catch_up(first)
         self._snapshot_at = self.ctx.clock()
         self.projections.rebuild(self.state, self._snapshot_at)
@@ -194,8 +194,11 @@ class EdgeStore:
 
     def new_state(self) -> SalonState:
         """An empty state wired to this store's sales history."""
-        state = SalonState()
-        state.tickets.archive = self.history
+        return self.attach_history(SalonState())
+
+    def attach_history(self, state: SalonState) -> SalonState:
+        """Wire ``state``'s books to this store's sales history (salon.sales_archive)."""
+        state.tickets.archive = state.commissions.archive = self.history
         return state
 
     def _catch_up(self, first_seq: int) -> None:

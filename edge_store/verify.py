@@ -118,7 +118,7 @@ def _starting_state(
         if state is not None:
             report.started_from = f"snapshot {path.name}"
             report.snapshots_checked.append(path.name)
-            state.tickets.archive = store.history
+            store.attach_history(state)
             return state, seq
     report.differences.append(f"no snapshot covers record {first - 1}; cannot replay")
     return store.new_state(), store.journal.last_seq

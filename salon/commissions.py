@@ -17,6 +17,7 @@ from salon.config import CommissionMode, CommissionRule, CommissionTarget, Store
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
 from salon.money import BP_WHOLE, RoundingMode, allocate, apply_bp, mul_div
+from salon.sales_archive import SalesArchive
 from salon.staff import StaffShare
 
 if TYPE_CHECKING:
@@ -103,9 +104,14 @@ class CommissionBook:
     _months: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     """staff → "YYYY-MM/target" → [amount_fen, base_fen] in the store's offset."""
     _recharges: dict[str, list[CommissionEntry]] = field(default_factory=dict)
-    """Standing entries of each recharge, kept for ever: a recharge refund reverses them."""
+    """Standing entries of each recharge, for a recharge refund to reverse: kept for ever
+    when no archive is attached; with one, the recharge's events are read back from it."""
     utc_offset_minutes: int = _SHANGHAI_OFFSET_MINUTES
     newest_at: datetime | None = None
+    archive: SalesArchive | None = field(
+        default=None, compare=False, repr=False, metadata={"transient": True}
+    )
+    """Attached by the store after loading; never part of a snapshot."""
 
     def apply(self, event: Event) -> None:
         match event:
@@ -126,7 +132,7 @@ class CommissionBook:
         self._by_staff.setdefault(entry.staff_id, []).append(
             _Booked(source_id, entry, at, month))
         self._count(entry, month, 1)
-        if entry.target is CommissionTarget.RECHARGE:
+        if entry.target is CommissionTarget.RECHARGE and self.archive is None:
             self._recharges.setdefault(source_id, []).append(entry)
 
     def _count(self, entry: CommissionEntry, month: str, sign: int) -> None:
@@ -186,6 +192,20 @@ class CommissionBook:
         """The standing entries a recharge (any age) or a recent ticket earned: its clawback."""
         if source_id in self._recharges:
             return tuple(self._recharges[source_id])
+        if self.archive is not None:
+            standing: list[CommissionEntry] = []
+            archived = False
+            for event in self.archive.events_of(source_id):
+                if isinstance(event, CommissionEarned):
+                    archived = True
+                    standing.extend(event.entries)
+                elif isinstance(event, CommissionReversed):
+                    # As _remove takes them out of _recharges: an entry reversed as it was.
+                    for entry in event.entries:
+                        if entry in standing:
+                            standing.remove(entry)
+            if archived:
+                return tuple(standing)
         return tuple(
             b.entry for booked in self._by_staff.values() for b in booked
             if b.source_id == source_id

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
 
 from salon.catalog import ItemKind
 from salon.commissions import CommissionEntry
@@ -15,6 +14,7 @@ from salon.package_cards import PackageCardRefunded, PackageCardSold
 from salon.payments import Payment, PaymentMethod
 from salon.points import PointsDraw
 from salon.pricing import LineDraft, PricedLine
+from salon.sales_archive import SalesArchive
 from salon.stored_value import LotDraw
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "LineSettlement",
     "RechargePaid",
     "RefundPaidOut",
-    "TicketArchive",
     "TicketBook",
     "TicketHeld",
     "TicketPaid",
@@ -201,14 +200,6 @@ size is what a snapshot costs to write.
 """
 
 
-class TicketArchive(Protocol):
-    """The store's sales history: where tickets that left the book are read back from."""
-
-    def ticket_events(self, ticket_id: str) -> Sequence[Event]:
-        """The ticket's TicketPaid and TicketRefunded events in commit order (none: unknown)."""
-        ...
-
-
 @dataclass
 class TicketBook:
     """Paid tickets, held tickets, member debt per line and what repaid it.
@@ -232,7 +223,7 @@ class TicketBook:
     paid_counts: dict[str, int] = field(default_factory=dict)
     card_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
     newest_day: date | None = None
-    archive: TicketArchive | None = field(
+    archive: SalesArchive | None = field(
         default=None, compare=False, repr=False, metadata={"transient": True}
     )
     """Attached by the store after loading; never part of a snapshot."""
@@ -314,7 +305,7 @@ class TicketBook:
         if self.archive is None:
             return None
         record: TicketRecord | None = None
-        for event in self.archive.ticket_events(ticket_id):
+        for event in self.archive.events_of(ticket_id):
             if stop_at and event.meta.event_id == stop_at:
                 break
             if isinstance(event, TicketPaid):

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from edge_store.store import EdgeStore, StoreOptions
 from edge_store.verify import verify
-from hub.demo_data import DEMO_DAY, MANAGER
+from hub.demo_data import DEMO_DAY, MANAGER, STYLIST
+from salon.commissions import CommissionEarned, CommissionReversed
 from salon.refunds import RefundTicket
+from salon.sales import RefundRecharge
 from salon.testing import ManualClock
 from salon.tickets import RECENT_TICKET_DAYS, TicketPaid, TicketRefunded
 from tests.store_support import open_store, state_json, workload
@@ -104,3 +106,33 @@ def test_a_replay_from_the_first_record_matches_the_running_state(tmp_path: Path
     assert report.ok, report.differences
     assert report.records == store.last_seq
     store.close()
+
+
+def test_a_months_old_recharge_is_refunded_with_the_commission_it_earned(tmp_path: Path) -> None:
+    """The commission book holds no recharge; its refund reads the recharge's commission back
+    from the history (a closed month file here, after a restart)."""
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, options=OPTIONS)
+    work = workload(store, clock)
+    work.setup()
+    work.register(5)
+    earned = next(e for e in work.recharge(work.members[0]) if isinstance(e, CommissionEarned))
+    for _ in range(100):
+        work.checkout(work.rng.choice(work.members[1:]))
+        clock.advance(days=1)
+    store.close()
+    assert earned.source_id in (tmp_path / "history" / "2026-11.ids").read_text().split()
+    again = open_store(tmp_path, clock, options=OPTIONS)
+    assert again.state.commissions._recharges == {}
+    lifetime = again.state.commissions.lifetime_fen(STYLIST)
+    events = again.execute(RefundRecharge(actor_id=MANAGER, recharge_id=earned.source_id,
+                                          reason="退卡"))
+    (reversed_,) = [e for e in events if isinstance(e, CommissionReversed)]
+    assert reversed_.entries == earned.entries  # nothing of it spent: all of it clawed back
+    assert again.state.commissions.lifetime_fen(STYLIST) == lifetime - sum(
+        e.amount_fen for e in earned.entries)
+    # Refunded once, the recharge has no standing commission left to claw back.
+    assert again.state.commissions.entries_of_source(earned.source_id) == ()
+    report = verify(again)
+    assert report.ok, report.differences
+    again.close()
