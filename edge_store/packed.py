@@ -4,9 +4,10 @@ A snapshot is read at every start and holds hundreds of thousands of records, so
 codec differs from the journal's (``edge_store.codec``) in three ways:
 
 * a dataclass is the array of its fields in declaration order, not an object: about half
-  the bytes and no key lookups. ``layout`` is a fingerprint of every class, field, type
-  and enum value the state holds; a snapshot written under another layout is not read
-  (the journal is replayed instead), so a position never silently means another field;
+  the bytes and no key lookups. The snapshot names each class's fields once
+  (``schema``); a reader given the names a file was written with reads each field by
+  its name, so a build that added, removed or moved a field reads an older snapshot
+  (a new field takes its default), as the journal's codec reads older records;
 * records are built without running their ``__init__``: a frozen dataclass's init sets
   each field through ``object.__setattr__``, which was half of all decoding;
 * a ``Reader`` shares equal strings, numbers and times across one whole snapshot, so an
@@ -31,7 +32,10 @@ from typing import Any
 
 from edge_store.codec import CodecError, compile_fn, construct, init_fields, optional_arg
 
-__all__ = ["Reader", "layout", "pack"]
+__all__ = ["Reader", "Schema", "layout", "pack", "schema"]
+
+Schema = dict[str, list[str]]
+"""Each dataclass (``module.qualname``) → its fields in the order a snapshot packs them."""
 
 Fn = Callable[[Any], Any]
 _PACKERS: dict[Any, Fn | None] = {}
@@ -108,9 +112,14 @@ def _dataclass_packer(cls: type) -> Fn:
 
 
 class Reader:
-    """Unpacks one snapshot; everything read through one reader shares equal values."""
+    """Unpacks one snapshot; everything read through one reader shares equal values.
 
-    def __init__(self) -> None:
+    ``written`` is the schema the snapshot was written with, when it differs from this
+    build's: its fields are then matched to this build's by name.
+    """
+
+    def __init__(self, written: Schema | None = None) -> None:
+        self._written = written or {}
         self._strs: dict[str, str] = {}
         self._ints: dict[int, int] = {}
         self._times: dict[str, datetime] = {}
@@ -206,14 +215,20 @@ class Reader:
 
     def _dataclass(self, cls: type) -> Fn:
         fields = init_fields(cls)
+        names = [name for name, *_ in fields]
+        stored = self._written.get(_qualname(cls), names)
         env: dict[str, Any] = {
             "array": _array, "S": self._strs.setdefault, "I": self._ints.setdefault,
+            "missing": _missing,
         }
         frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
-        names = [f"x{i}" for i in range(len(fields))]
         values = []
-        for i, (_, ftp, has_default, default) in enumerate(fields):
-            x = names[i]
+        for i, (name, ftp, has_default, default) in enumerate(fields):
+            if name not in stored:  # a field this build added: its default, as in the journal
+                env[f"f{i}"] = default
+                values.append(f"f{i}()" if has_default else f"missing(cls, {name!r})")
+                continue
+            x = f"x{stored.index(name)}"
             if ftp is str:  # the commonest fields, inlined: a call less per value
                 value = f"S({x}, {x})"
             elif ftp is int:
@@ -227,12 +242,21 @@ class Reader:
                 env[f"d{i}"] = made.default_factory  # a book relies on it being one again
                 value = f"defaultdict(d{i}, {value})"
             values.append(value)
-        if not fields:
+        slots = [f"x{j}" for j in range(len(stored))]
+        if not slots:
             unpack = "    array(v)\n"
         else:
-            unpack = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = array(v)\n"
-        body = construct(cls, [name for name, *_ in fields], values, env)
+            unpack = f"    {', '.join(slots)}{',' if len(slots) == 1 else ''} = array(v)\n"
+        body = construct(cls, names, values, env)
         return compile_fn("def fn(v):\n" + unpack + body, env)
+
+
+def _missing(cls: type, name: str) -> Any:
+    raise CodecError(f"{cls.__name__} lacks the field {name!r} (the snapshot predates it)")
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _array(v: Any) -> list[Any]:
@@ -247,26 +271,50 @@ def _object(v: Any) -> dict[str, Any]:
     return v
 
 
-def layout(tp: Any) -> str:
-    """A fingerprint of every dataclass, field, type and enum value reachable from ``tp``."""
-    parts: list[str] = []
+def _walk(tp: Any, visit: Callable[[type], None]) -> None:
+    """Call ``visit`` once on every dataclass and enum class reachable from ``tp``."""
     seen: set[Any] = set()
 
     def walk(t: Any) -> None:
         if t in seen:
             return
         seen.add(t)
-        if dataclasses.is_dataclass(t) and isinstance(t, type):
-            fields = init_fields(t)
-            parts.append(f"{t.__module__}.{t.__qualname__}("
-                         + ",".join(f"{name}:{ftp!r}" for name, ftp, *_ in fields) + ")")
-            for _, ftp, *_ in fields:
+        if isinstance(t, type) and dataclasses.is_dataclass(t):
+            visit(t)
+            for _, ftp, *_ in init_fields(t):
                 walk(ftp)
         elif isinstance(t, type) and issubclass(t, Enum):
-            parts.append(f"{t.__module__}.{t.__qualname__}{[m.value for m in t]!r}")
+            visit(t)
         else:
             for arg in typing.get_args(t):
                 walk(arg)
 
     walk(tp)
+
+
+def schema(tp: Any) -> Schema:
+    """The field names of every dataclass reachable from ``tp``, in packing order."""
+    out: Schema = {}
+
+    def visit(t: type) -> None:
+        if not issubclass(t, Enum):
+            out[_qualname(t)] = [name for name, *_ in init_fields(t)]
+
+    _walk(tp, visit)
+    return out
+
+
+def layout(tp: Any) -> str:
+    """A fingerprint of every dataclass, field, type and enum value reachable from ``tp``."""
+    parts: list[str] = []
+
+    def visit(t: type) -> None:
+        if issubclass(t, Enum):
+            parts.append(f"{_qualname(t)}{[m.value for m in t]!r}")
+        else:
+            fields = init_fields(t)
+            parts.append(_qualname(t) + "("
+                         + ",".join(f"{name}:{ftp!r}" for name, ftp, *_ in fields) + ")")
+
+    _walk(tp, visit)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

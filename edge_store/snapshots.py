@@ -3,19 +3,23 @@
 A snapshot is ``<data>/snapshots/<seq:020d>.snap``, a gzip stream (whose CRC and length
 catch a damaged file) of JSON lines:
 
-* a header ``{"format", "state_version", "layout", "store", "seq", "at"}``, where ``seq``
-  is the last journal record folded into the state and ``layout`` the fingerprint of
-  the state's classes (``edge_store.packed``);
+* a header ``{"format", "state_version", "layout", "fields", "store", "seq", "at"}``,
+  where ``seq`` is the last journal record folded into the state, ``layout`` the
+  fingerprint of the state's classes and ``fields`` each class's field names in packing
+  order (``edge_store.packed``);
 * ``[slice, field, value]`` for each field of each slice of the state, packed; a large
   dict or list comes as several lines of up to ``CHUNK`` entries each, in order;
 * ``{"end": n}``, the number of lines before it: a file cut short is never read as whole.
 
 Written and read a line at a time, a snapshot never sits whole in memory as text or as
 a tree of JSON values: at years of sales that tree was larger than the state itself,
-and the memory it left behind stayed with the process. Start-up takes the newest
-snapshot that reads cleanly and replays the journal after its ``seq``; a damaged one, or
-one of another layout or state version, is skipped (with a log line) for the one before
-it and a longer replay. Format 1 (one JSON object, fields by name) is still read.
+and the memory it left behind stayed with the process. A snapshot written by a build
+whose classes differ is read field by field by name (a field added since takes its
+default, one removed is dropped), so an upgrade keeps its snapshots; one whose values
+no longer fit, or of another state version (``salon.state.STATE_VERSION``: a change of
+meaning), is skipped. Start-up takes the newest snapshot that reads cleanly and replays
+the journal after its ``seq``; a damaged one is skipped (with a log line) for the one
+before it and a longer replay. Format 1 (one JSON object, fields by name) is still read.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 from edge_store.codec import decode, init_fields
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
-from edge_store.packed import Reader, layout, pack
+from edge_store.packed import Reader, layout, pack, schema
 
 __all__ = ["CHUNK", "SNAPSHOT_FORMAT", "LoadedSnapshot", "Snapshots"]
 
@@ -65,6 +69,7 @@ class Snapshots:
         self.keep = keep
         self.state_version = state_version
         self.layout = layout(state_type)
+        self.schema = schema(state_type)
         self._slices = {name: (tp, {f: ftp for f, ftp, *_ in init_fields(tp)})
                         for name, tp, *_ in init_fields(state_type)}
 
@@ -89,7 +94,8 @@ class Snapshots:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         header = {"format": SNAPSHOT_FORMAT, "state_version": self.state_version,
-                  "layout": self.layout, "store": self.store_id, "seq": seq, "at": at}
+                  "layout": self.layout, "fields": self.schema, "store": self.store_id,
+                  "seq": seq, "at": at}
         path = self.directory / f"{seq:020d}{_SUFFIX}"
         atomic_write(path, _gzip(self._lines(header, state)))
         self._prune()
@@ -128,7 +134,7 @@ class Snapshots:
                 self._check(path, header)
                 if header["format"] == 1:
                     return int(header["seq"]), decode(header["state"], self.state_type)
-                return int(header["seq"]), self._read_slices(stream)
+                return int(header["seq"]), self._read_slices(stream, self._written(path, header))
         except _READ_ERRORS as err:
             raise ValueError(f"unreadable: {err}") from err
 
@@ -152,11 +158,20 @@ class Snapshots:
             # Another build's domain state: its slices may mean other things. The journal,
             # whose events keep their meaning, is replayed instead.
             raise ValueError(f"domain state version {found}, this build reads {self.state_version}")
-        if fmt >= 2 and header.get("layout") != self.layout:
-            raise ValueError(f"state layout {header.get('layout')}, this build's is {self.layout}")
 
-    def _read_slices(self, stream: gzip.GzipFile) -> Any:
-        reader = Reader()
+    def _written(self, path: Path, header: dict[str, Any]) -> dict[str, list[str]] | None:
+        """The field names the snapshot was written with, when its layout is not this build's."""
+        if header.get("layout") == self.layout:
+            return None
+        fields = header.get("fields")
+        if not isinstance(fields, dict):
+            raise ValueError(f"state layout {header.get('layout')} without its field names")
+        log.info("snapshot %s: written by a build of another state layout; read by field name",
+                 path.name)
+        return fields
+
+    def _read_slices(self, stream: gzip.GzipFile, written: dict[str, list[str]] | None) -> Any:
+        reader = Reader(written)
         values: dict[str, dict[str, Any]] = {name: {} for name in self._slices}
         for count, raw in enumerate(stream):
             line = json.loads(raw)
@@ -169,10 +184,11 @@ class Snapshots:
             if not (isinstance(line, list) and len(line) == 3):
                 raise ValueError(f"line {count + 2} is not [slice, field, value]")
             name, field, data = line
-            try:
-                ftp = self._slices[name][1][field]
-            except KeyError:
-                raise ValueError(f"no field {name}.{field} in this build's state") from None
+            ftp = self._slices.get(name, (None, {}))[1].get(field)
+            if ftp is None:
+                if written is None:
+                    raise ValueError(f"no field {name}.{field} in this layout")
+                continue  # a field this build no longer has
             _merge(values[name], field, reader.read(data, ftp))
         else:
             raise ValueError("cut short: no end line")

@@ -134,7 +134,39 @@ def _newest_snapshot(data: Path) -> Path:
     return sorted((data / "snapshots").glob("*.snap"))[-1]
 
 
-def test_a_snapshot_of_another_layout_is_passed_over_for_a_journal_replay(
+def _state_type(version: int) -> tuple[type, Any, Any]:
+    """(state, record, kind) of a small state as two builds define it: the second build
+    added, dropped and moved fields."""
+    kind = StrEnum("Kind", [("A", "a"), ("B", "b")])
+    if version == 1:
+        rec_fields: list[Any] = [("name", str), ("kind", kind), ("old", int), ("n", int)]
+        book_fields: list[Any] = [("recs", dict[str, Any]), ("gone", int, field(default=0))]
+    else:
+        rec_fields = [("n", int), ("name", str), ("kind", kind), ("note", str, field(default=""))]
+        book_fields = [("recs", dict[str, Any]), ("added", int, field(default=7))]
+    rec = make_dataclass("Rec", rec_fields, frozen=True, slots=True)
+    book_fields[0] = ("recs", dict[str, rec], field(default_factory=dict))
+    book = make_dataclass("Book", book_fields)
+    return make_dataclass("State", [("book", book, field(default_factory=book))]), rec, kind
+
+
+def test_a_snapshot_of_another_layout_is_read_field_by_field_by_name(tmp_path: Path) -> None:
+    (old_type, rec, kind), (new_type, _, _) = _state_type(1), _state_type(2)
+    old_state = old_type()
+    old_state.book.recs = {f"r{i}": rec(f"名{i}", kind("b"), 99, i) for i in range(5)}
+    old_state.book.gone = 3
+    written = Snapshots(tmp_path, STORE_ID, old_type).write(4, "2026-11-23T02:00:00+00:00",
+                                                             old_state)
+    seq, state = Snapshots(tmp_path, STORE_ID, new_type).read(written)
+    assert seq == 4
+    recs = state.book.recs
+    assert [(r.n, r.name, r.kind.value, r.note) for r in recs.values()] == [
+        (i, f"名{i}", "b", "") for i in range(5)]
+    assert state.book.added == 7  # a field this build added takes its default
+    assert not hasattr(state.book, "gone")
+
+
+def test_a_snapshot_whose_fields_cannot_be_matched_is_passed_over_for_a_journal_replay(
     tmp_path: Path,
 ) -> None:
     with busy_store(tmp_path) as (store, _):
@@ -143,14 +175,36 @@ def test_a_snapshot_of_another_layout_is_passed_over_for_a_journal_replay(
     lines = _lines(path)
     header = lines[0]
     assert isinstance(header, dict)
-    header["layout"] = "0123456789abcdef"  # a build whose classes have other fields
+    header["layout"] = "0123456789abcdef"  # another build's classes ...
+    del header["fields"]  # ... and no names to match them by
     _rewrite(path, lines)
-    with pytest.raises(ValueError, match="layout"):
+    with pytest.raises(ValueError, match="without its field names"):
         _snapshots(tmp_path / "snapshots").read(path)
     again = open_store(tmp_path)
     assert again.snapshot_seq == 0  # nothing loaded: every record replayed
     assert state_json(again.state) == before
     again.close()
+
+
+def test_a_field_added_without_a_default_makes_an_older_snapshot_unreadable(
+    tmp_path: Path,
+) -> None:
+    with busy_store(tmp_path / "store", members=3, sales=3) as (store, _):
+        snaps = _snapshots(tmp_path / "snaps")
+        path = snaps.write(1, "2026-11-23T02:00:00+00:00", store.state)
+    lines = _lines(path)
+    header = lines[0]
+    assert isinstance(header, dict)
+    member_fields = header["fields"]["salon.member_book.Member"]
+    member_fields.remove("name")  # as if Member.name were new in this build, and required
+    header["layout"] = "0123456789abcdef"
+    for line in lines[1:]:
+        if isinstance(line, list) and line[:2] == ["members", "members"]:
+            for packed in line[2].values():
+                del packed[1]
+    _rewrite(path, lines)
+    with pytest.raises(ValueError, match="Member lacks the field 'name'"):
+        snaps.read(path)
 
 
 def test_a_format_1_snapshot_is_still_read(tmp_path: Path) -> None:
