@@ -6,7 +6,8 @@ snapshot thread encodes the copy while the store goes on selling. Frozen datacla
 whose fields are immutable (text, numbers, times, enums, tuples of such, other such
 records) are shared with the live state: the domain replaces them, it never changes
 them. Every dict, list, set and mutable dataclass is copied, so the live state can
-move on without the copy seeing it.
+move on without the copy seeing it. The books' indexes are not copied: a snapshot leaves
+them out, and the copy is only ever written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from enum import Enum
 from typing import Any
 
 from edge_store.codec import init_fields, optional_arg
+from salon.indexes import DERIVED
 
 __all__ = ["copy_of"]
 
@@ -83,7 +85,9 @@ def _dict_of_copies(v: dict[Any, Any], val: Copier) -> dict[Any, Any]:
 
 
 def _dataclass(cls: type) -> Copier | None:
-    fields = [(name, _copier(ftp)) for name, ftp, *_ in init_fields(cls)]
+    # A book's indexes (salon.indexes) are left shared: a snapshot does not hold them.
+    derived = {f.name for f in dataclasses.fields(cls) if f.metadata.get(DERIVED)}
+    fields = [(name, _copier(ftp)) for name, ftp, *_ in init_fields(cls) if name not in derived]
     mutable = [(name, fn) for name, fn in fields if fn is not None]
     frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
     if frozen and not mutable:

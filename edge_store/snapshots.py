@@ -7,8 +7,10 @@ catch a damaged file) of JSON lines:
   where ``seq`` is the last journal record folded into the state, ``layout`` the
   fingerprint of the state's classes and ``fields`` each class's field names in packing
   order (``edge_store.packed``);
-* ``[slice, field, value]`` for each field of each slice of the state, packed; a large
-  dict or list comes as several lines of up to ``CHUNK`` entries each, in order;
+* ``[slice, field, value]`` for each field of each slice of the state, packed, but for
+  the books' indexes (``salon.indexes``: rebuilt by the state's ``reindex`` after
+  reading); a large dict or list comes as several lines of up to ``CHUNK`` entries
+  each, in order;
 * ``{"end": n}``, the number of lines before it: a file cut short is never read as whole.
 
 Written and read a line at a time, a snapshot never sits whole in memory as text or as
@@ -24,6 +26,7 @@ before it and a longer replay. Format 1 (one JSON object, fields by name) is sti
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -37,6 +40,7 @@ from edge_store.codec import decode, init_fields
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
 from edge_store.packed import Reader, layout, pack, schema
+from salon.indexes import DERIVED
 
 __all__ = ["CHUNK", "SNAPSHOT_FORMAT", "LoadedSnapshot", "Snapshots"]
 
@@ -70,8 +74,7 @@ class Snapshots:
         self.state_version = state_version
         self.layout = layout(state_type)
         self.schema = schema(state_type)
-        self._slices = {name: (tp, {f: ftp for f, ftp, *_ in init_fields(tp)})
-                        for name, tp, *_ in init_fields(state_type)}
+        self._slices = {name: (tp, _stored_fields(tp)) for name, tp, *_ in init_fields(state_type)}
 
     def paths(self) -> list[Path]:
         """Every snapshot file, newest first."""
@@ -122,7 +125,7 @@ class Snapshots:
     # ---------------------------------------------------------------- reading
 
     def read(self, path: Path) -> tuple[int, Any]:
-        """(seq, state) of one snapshot; ``ValueError`` if it is damaged or of another layout.
+        """(seq, state) of one snapshot; ``ValueError`` if it is damaged or cannot be matched.
 
         StoreError if it is another store's, or written by a newer format than this one.
         """
@@ -133,10 +136,15 @@ class Snapshots:
                     raise ValueError("not a snapshot")
                 self._check(path, header)
                 if header["format"] == 1:
-                    return int(header["seq"]), decode(header["state"], self.state_type)
-                return int(header["seq"]), self._read_slices(stream, self._written(path, header))
+                    state = decode(header["state"], self.state_type)
+                else:
+                    state = self._read_slices(stream, self._written(path, header))
         except _READ_ERRORS as err:
             raise ValueError(f"unreadable: {err}") from err
+        reindex = getattr(state, "reindex", None)  # SalonState has one; a test's state may not
+        if reindex is not None:
+            reindex()
+        return int(header["seq"]), state
 
     def _check(self, path: Path, header: dict[str, Any]) -> None:
         fmt = header["format"]
@@ -204,6 +212,12 @@ class Snapshots:
         except ValueError as err:  # CodecError is a ValueError too
             log.warning("snapshot %s skipped: %s", path.name, err)
             return None
+
+
+def _stored_fields(book: type) -> dict[str, Any]:
+    """The fields of a slice a snapshot holds (name → type): all but its indexes."""
+    derived = {f.name for f in dataclasses.fields(book) if f.metadata.get(DERIVED)}
+    return {name: ftp for name, ftp, *_ in init_fields(book) if name not in derived}
 
 
 def _line(value: Any) -> bytes:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
+from salon.indexes import INDEX
 
 __all__ = [
     "CatalogBook",
@@ -77,7 +78,10 @@ class CatalogBook:
     services: dict[str, Service] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     plans: dict[str, PackagePlan] = field(default_factory=dict)
-    by_barcode: dict[str, str] = field(default_factory=dict)
+    by_barcode: dict[str, str] = field(default_factory=dict, metadata=INDEX)
+
+    def reindex(self) -> None:
+        self.by_barcode = {p.barcode: p.product_id for p in self.products.values() if p.barcode}
 
     def apply(self, event: Event) -> None:
         if isinstance(event, PriceListPublished):

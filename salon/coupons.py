@@ -16,6 +16,7 @@ from salon.commands import Command, handles
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event, EventMeta
+from salon.indexes import INDEX, group
 from salon.money import BP_WHOLE, RoundingMode, apply_bp
 from salon.staff import HQ_ACTOR, Permission, SensitiveActAudited, audit, require
 
@@ -137,10 +138,15 @@ class CouponBook:
     """The coupons slice: coupons by id and by code."""
 
     coupons: dict[str, Coupon] = field(default_factory=dict)
-    code_index: dict[str, str] = field(default_factory=dict)
+    code_index: dict[str, str] = field(default_factory=dict, metadata=INDEX)
     """Normalised code -> coupon id."""
-    member_coupons: dict[str, list[str]] = field(default_factory=dict)
+    member_coupons: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
     """Member id -> the ids of coupons issued to them (``coupons_of`` without a scan)."""
+
+    def reindex(self) -> None:
+        self.code_index = {c.code: coupon_id for coupon_id, c in self.coupons.items()}
+        self.member_coupons = group(
+            (c.member_id, coupon_id) for coupon_id, c in self.coupons.items() if c.member_id)
 
     def apply(self, event: Event) -> None:
         match event:

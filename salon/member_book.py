@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
+from salon.indexes import INDEX, group
 from salon.masking import mask_mobile, mask_name, normalize_card_uid, normalize_mobile
 
 __all__ = [
@@ -159,12 +160,16 @@ class MemberBook:
     """The members slice: members by id, with indexes for the kiosk's hot lookups."""
 
     members: dict[str, Member] = field(default_factory=dict)
-    mobile_index: dict[str, str] = field(default_factory=dict)
+    mobile_index: dict[str, str] = field(default_factory=dict, metadata=INDEX)
     """Normalised mobile -> member id."""
     card_index: dict[str, CardLink] = field(default_factory=dict)
-    """Normalised card UID -> its link, blocked cards included."""
-    member_cards: dict[str, list[str]] = field(default_factory=dict)
+    """Normalised card UID -> its link, blocked cards included, in the order linked."""
+    member_cards: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
     """Member id -> the UIDs of their cards in the order linked (``cards_of`` without a scan)."""
+
+    def reindex(self) -> None:
+        self.mobile_index = {m.mobile: member_id for member_id, m in self.members.items()}
+        self.member_cards = group((link.member_id, uid) for uid, link in self.card_index.items())
 
     def apply(self, event: Event) -> None:
         match event:

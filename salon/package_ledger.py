@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
+from salon.indexes import INDEX, group
 
 __all__ = [
     "CardClosure",
@@ -262,8 +263,11 @@ class PackageCard:
 @dataclass
 class PackageBook:
     cards: dict[str, PackageCard] = field(default_factory=dict)
-    member_cards: dict[str, list[str]] = field(default_factory=dict)
+    member_cards: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
     """Member id -> their card ids in the order made (``cards_of`` without a scan)."""
+
+    def reindex(self) -> None:
+        self.member_cards = group((card.member_id, card_id) for card_id, card in self.cards.items())
 
     def apply(self, event: Event) -> None:
         match event:

@@ -64,3 +64,12 @@ class SalonState:
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
             self.apply(event)
+
+    def reindex(self) -> None:
+        """Rebuild every book's indexes from its records (salon.indexes): after a snapshot."""
+        self.members.reindex()
+        self.accounts.reindex()
+        self.packages.reindex()
+        self.coupons.reindex()
+        self.catalog.reindex()
+        self.tickets.reindex()

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
+from salon.indexes import INDEX, group
 from salon.stored_value_pin import PinBook
 
 __all__ = [
@@ -128,8 +129,12 @@ class StoredValueBook:
     """Every member's lots, oldest first, and the payment PINs."""
 
     lots: dict[str, Lot] = field(default_factory=dict)
-    member_lots: dict[str, list[str]] = field(default_factory=dict)
+    member_lots: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
+    """Member id -> their lot ids, oldest first (lots never leave ``lots``)."""
     pins: PinBook = field(default_factory=PinBook)
+
+    def reindex(self) -> None:
+        self.member_lots = group((lot.member_id, lot_id) for lot_id, lot in self.lots.items())
 
     def apply(self, event: Event) -> None:
         match event:

@@ -10,6 +10,7 @@ from salon.catalog import ItemKind
 from salon.commissions import CommissionEntry
 from salon.config import CheckoutPolicy
 from salon.events import Event
+from salon.indexes import INDEX, group
 from salon.package_cards import PackageCardRefunded, PackageCardSold
 from salon.payments import Payment, PaymentMethod
 from salon.points import PointsDraw
@@ -216,6 +217,8 @@ class TicketBook:
     debts: dict[tuple[str, int], int] = field(default_factory=dict)
     """Outstanding debt (挂账) per (ticket, line)."""
     debt_owner: dict[tuple[str, int], str] = field(default_factory=dict)
+    member_debts: dict[str, list[tuple[str, int]]] = field(default_factory=dict, metadata=INDEX)
+    """Member id -> the (ticket, line) they owe on, oldest first (``debt_of`` without a scan)."""
     repayments: dict[tuple[str, int], list[tuple[str, DebtAllocation]]] = field(
         default_factory=dict
     )
@@ -246,6 +249,7 @@ class TicketBook:
                         key = (event.ticket_id, s.line.line_no)
                         self.debts[key] = debt
                         self.debt_owner[key] = event.member_id
+                        self.member_debts.setdefault(event.member_id, []).append(key)
             case TicketRefunded():
                 record = self._resident(event.ticket_id, event.meta.event_id)
                 record.refunded_lines.update(event.line_nos, event.settled_line_nos)
@@ -271,9 +275,17 @@ class TicketBook:
             case _:
                 pass
 
+    def reindex(self) -> None:
+        self.member_debts = group((owner, key) for key, owner in self.debt_owner.items())
+
     def _drop_debt(self, key: tuple[str, int]) -> None:
         self.debts.pop(key, None)
-        self.debt_owner.pop(key, None)
+        owner = self.debt_owner.pop(key, None)
+        if owner is not None:
+            keys = self.member_debts[owner]
+            keys.remove(key)
+            if not keys:
+                del self.member_debts[owner]
 
     def _let_go(self, day: date) -> None:
         if self.newest_day is None or day > self.newest_day:
@@ -347,8 +359,8 @@ class TicketBook:
         return self.paid_counts.get(member_id, 0)
 
     def debt_of(self, member_id: str) -> int:
-        return sum(v for k, v in self.debts.items() if self.debt_owner[k] == member_id)
+        return sum(self.debts[k] for k in self.member_debts.get(member_id, ()))
 
     def debts_of(self, member_id: str) -> list[tuple[tuple[str, int], int]]:
         """Outstanding debts of a member, oldest first (dicts keep insertion order)."""
-        return [(k, v) for k, v in self.debts.items() if self.debt_owner[k] == member_id]
+        return [(k, self.debts[k]) for k in self.member_debts.get(member_id, ())]
