@@ -229,10 +229,12 @@ def _build_decoder(tp: Any) -> Decoder:
     ):
         item = _decoder(args[0])
         make: Callable[[Any], Any] = origin
-        return lambda v: make(item(x) for x in _array(v))
+        # A list built first: a generator costs a frame resume per item, and a replay
+        # decodes every line, payment and draw of every ticket through here.
+        return lambda v: make([item(x) for x in _array(v)])
     if origin is tuple:
         decs = [_decoder(a) for a in args]
-        return lambda v: tuple(d(x) for d, x in zip(decs, _array(v), strict=True))
+        return lambda v: tuple([d(x) for d, x in zip(decs, _array(v), strict=True)])
     if origin is dict:
         key_tp, val_tp = args
         val = _decoder(val_tp)

@@ -8,8 +8,9 @@ or a recharge that earned commission (its CommissionEarned and CommissionReverse
 Layout under ``<data>/history/``::
 
     open.jsonl      one line per event of a sale of the open month, and late refunds of
-                    closed months: {"seq", "ticket", "month", "event"} ("ticket": the
-                    sale id, a ticket's or a recharge's)
+                    closed months: {"seq", "ticket", "month", "opens", "event"} ("ticket":
+                    the sale id, a ticket's or a recharge's; "opens": the sale's first
+                    event, so opening the file indexes a line without reading its event)
     2026-11.json    a closed month: a TinyDB JSON file, table "tickets", one document
                     {"ticket_id", "events": [...]} per sale; written once, replaced
                     atomically only to fold in a late refund
@@ -114,10 +115,16 @@ class SalesHistory:
         self._lines, self._month_of_ticket = {}, {}
         offset = 0
         for raw in data.splitlines(keepends=True):
-            line = json.loads(raw)
-            filed = _filing(line["event"])
-            self._index(line["seq"], line["ticket"], line["month"], bool(filed and filed[1]),
-                        offset, len(raw))
+            # Everything before the event is the line's head: read alone, it is a fraction
+            # of the line (a ticket's event is kilobytes, a month's open file megabytes).
+            cut = raw.find(b',"event":')
+            line = json.loads(raw[:cut] + b"}") if cut > 0 else {}
+            if "opens" not in line:  # a line written before the head said so
+                line = json.loads(raw)
+                filed = _filing(line["event"])
+                line["opens"] = bool(filed and filed[1])
+            self._index(line["seq"], line["ticket"], line["month"], line["opens"], offset,
+                        len(raw))
             offset += len(raw)
         self._size = offset
 
@@ -168,9 +175,11 @@ class SalesHistory:
             else:
                 month = self._month_of_ticket.get(sale) or self._closed_month_of(sale) or "?"
             text = event_text(event) if texts is None else texts[n]
-            # The line is {"seq", "ticket", "month", "event"}, put together around the text.
+            # The line is {"seq", "ticket", "month", "opens", "event"}, put together around
+            # the event's text.
             raw = (f'{{"seq":{seq},"ticket":{json.dumps(sale, ensure_ascii=False)},'
-                   f'"month":"{month}","event":{text}}}\n').encode()
+                   f'"month":"{month}","opens":{"true" if opening else "false"},'
+                   f'"event":{text}}}\n').encode()
             self._index(seq, sale, month, opening, self._size + sum(map(len, out)), len(raw))
             out.append(raw)
         if out:

@@ -136,3 +136,31 @@ def test_a_months_old_recharge_is_refunded_with_the_commission_it_earned(tmp_pat
     report = verify(again)
     assert report.ok, report.differences
     again.close()
+
+
+def test_lines_written_before_they_named_the_sale_s_first_event_are_still_indexed(
+    tmp_path: Path,
+) -> None:
+    store, clock, tickets = _months_of_sales(tmp_path, days=12)
+    store.close()
+    history = tmp_path / "history"
+    lines = [json.loads(raw) for raw in (history / "open.jsonl").read_bytes().splitlines()]
+    assert lines and all(list(line)[-2:] == ["opens", "event"] for line in lines)
+    older = b"".join(json.dumps({k: v for k, v in line.items() if k != "opens"},
+                                ensure_ascii=False).encode() + b"\n" for line in lines)
+    (history / "open.jsonl").write_bytes(older)
+    state = json.loads((history / "state.json").read_text())
+    (history / "state.json").write_text(json.dumps({**state, "open_bytes": len(older)}))
+    again = open_store(tmp_path, clock, options=OPTIONS)
+    newest = tickets[-1]
+    assert [type(e) for e in again.history.events_of(newest)] == [TicketPaid]
+    events = again.execute(RefundTicket(actor_id=MANAGER, ticket_id=newest, reason="退款"))
+    assert any(isinstance(e, TicketRefunded) for e in events)
+    # The refund is filed in its ticket's month, which the old line told the index.
+    paid_line, refund_line = [json.loads(raw) for raw in (history / "open.jsonl")
+                              .read_bytes().splitlines() if json.loads(raw)["ticket"] == newest]
+    assert refund_line["month"] == paid_line["month"] != "?"
+    assert [type(e) for e in again.history.events_of(newest)] == [TicketPaid, TicketRefunded]
+    report = verify(again)
+    assert report.ok, report.differences
+    again.close()
