@@ -133,8 +133,7 @@ class Projections:
             link.card_uid for link in state.members.cards_of(member_id)
             if link.status is CardStatus.ACTIVE
         ]
-        doc["principal_fen"] = state.accounts.principal_fen(member_id)
-        doc["bonus_fen"] = state.accounts.spendable_bonus_fen(member_id, now)
+        doc["principal_fen"], doc["bonus_fen"] = state.accounts.balances_fen(member_id, now)
         doc["points"] = state.points.balance(member_id, now)
         doc["debt_fen"] = state.tickets.debt_of(member_id)
         doc["package_card_ids"] = [c.card_id for c in state.packages.cards_of(member_id)]

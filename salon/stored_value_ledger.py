@@ -214,9 +214,20 @@ class StoredValueBook:
         return sum(lots[lot_id].spendable_bonus_fen(now)
                    for lot_id in self.member_lots.get(member_id, ()))
 
+    def balances_fen(self, member_id: str, now: datetime) -> tuple[int, int]:
+        """(principal, spendable bonus) of the member at ``now``, in one pass over the lots."""
+        lots = self.lots
+        principal = bonus = 0
+        for lot_id in self.member_lots.get(member_id, ()):
+            lot = lots[lot_id]
+            principal += lot.principal_fen
+            if lot.bonus_fen and not lot.bonus_expired(now):
+                bonus += lot.bonus_fen
+        return principal, bonus
+
     def balance_fen(self, member_id: str, now: datetime) -> int:
         """What the member can spend now: principal plus unexpired bonus."""
-        return self.principal_fen(member_id) + self.spendable_bonus_fen(member_id, now)
+        return sum(self.balances_fen(member_id, now))
 
     def liability_fen(self) -> int:
         """Unspent principal of every member: owed to customers, not yet revenue."""
