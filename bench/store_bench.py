@@ -42,12 +42,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge_store.capture import copy_of
 from edge_store.store import EdgeStore, StoreOptions
 from hub.demo_data import DEMO_DAY
 from hub.workload import Workload, mobile_of
 from salon.commands import decide
-from salon.state import SalonState
 from salon.testing import ManualClock, SequentialIds
 
 STORE_ID = "store-bench-001"
@@ -170,7 +168,7 @@ def measure_commits(build: Build, samples: int) -> dict[str, Any]:
     with store._lock:
         copy_started = time.perf_counter()
         seq, now = store._sync_for_snapshot()
-        copy = copy_of(store.state, SalonState)
+        copy = store._copy_state()
         copy_seconds = time.perf_counter() - copy_started
     snap_before = _written()
     snap_started = time.perf_counter()

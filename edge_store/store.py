@@ -302,10 +302,21 @@ class EdgeStore:
         self.history.sync(self.journal.last_seq)  # a snapshot never gets ahead of it
         return self.journal.last_seq, self.ctx.clock()
 
+    def _copy_state(self) -> SalonState:
+        """Under the lock: the state as a snapshot writes it, copied (edge_store.capture)."""
+        collecting = gc.isenabled()
+        gc.disable()  # the copy makes tens of thousands of containers and no garbage
+        try:
+            copied: SalonState = copy_of(self.state, SalonState)
+        finally:
+            if collecting:
+                gc.enable()
+        return copied
+
     def _start_snapshot(self) -> None:
         """Copy the state now (the writer waits only that long), write the file on a thread."""
         seq, now = self._sync_for_snapshot()
-        body = copy_of(self.state, SalonState)
+        body = self._copy_state()
         self._snapshot_pending = True
         self._snapshot_at = now  # a failed write is retried by the record count, not hourly
         thread = threading.Thread(target=self._write_snapshot, args=(seq, now, body),
