@@ -31,7 +31,11 @@ _COPIERS: dict[Any, Copier | None] = {}
 
 
 def copy_of(value: Any, tp: Any) -> Any:
-    """A copy of ``value`` (of type ``tp``) that later changes to ``value`` leave alone."""
+    """A copy of ``value`` (of type ``tp``) that later changes to ``value`` leave alone.
+
+    The books' indexes (``salon.indexes``) are the exception: shared, since a snapshot does
+    not hold them; ``reindex`` on the copy rebuilds them from what it holds.
+    """
     fn = _copier(tp)
     return value if fn is None else fn(value)
 

@@ -14,7 +14,7 @@ codec differs from the journal's (``edge_store.codec``) in three ways:
   id that appears in many slices (a member, a lot, a ticket) is held once in memory.
 
 Values are not checked one by one as the journal's are: the gzip CRC catches a damaged
-file and the layout a foreign one. A shape that does not fit is still a ``CodecError``.
+file, and a shape that does not fit (a field whose type changed) is still a ``CodecError``.
 The per-class functions are generated source, as ``dataclasses`` itself does: a closure
 per field costs a call per value, which at this scale is the whole budget.
 """
