@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import typing
 from collections.abc import Callable
 from datetime import date, datetime
@@ -26,8 +27,6 @@ from salon.indexes import DERIVED
 __all__ = ["copy_of"]
 
 Copier = Callable[[Any], Any]
-_COPIERS: dict[Any, Copier | None] = {}
-"""Type → function copying a value of it; None where the value is immutable and shared."""
 
 
 def copy_of(value: Any, tp: Any) -> Any:
@@ -40,10 +39,10 @@ def copy_of(value: Any, tp: Any) -> Any:
     return value if fn is None else fn(value)
 
 
+@functools.cache
 def _copier(tp: Any) -> Copier | None:
-    if tp not in _COPIERS:
-        _COPIERS[tp] = _build(tp)
-    return _COPIERS[tp]
+    """The function copying a ``tp``; None where the value is immutable and shared."""
+    return _build(tp)
 
 
 def _build(tp: Any) -> Copier | None:

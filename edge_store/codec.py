@@ -17,6 +17,7 @@ deciding the format version is one it understands (see ``edge_store.formats``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from collections import defaultdict
@@ -35,6 +36,9 @@ __all__ = [
     "decode_event",
     "encode",
     "encode_event",
+    "expect_array",
+    "expect_object",
+    "field_values",
     "init_fields",
     "optional_arg",
 ]
@@ -42,8 +46,6 @@ __all__ = [
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]
 
-_ENCODERS: dict[Any, Encoder] = {}
-_DECODERS: dict[Any, Decoder] = {}
 
 
 class CodecError(ValueError):
@@ -52,7 +54,8 @@ class CodecError(ValueError):
 
 def encode(value: Any, tp: Any | None = None) -> Any:
     """``value`` as plain JSON types; ``tp`` defaults to the value's own class."""
-    return _encoder(type(value) if tp is None else tp)(value)
+    cls: Any = type(value) if tp is None else tp  # a class is hashable; mypy's Hashable says not
+    return _encoder(cls)(value)
 
 
 def decode(data: Any, tp: Any) -> Any:
@@ -67,7 +70,8 @@ def decode(data: Any, tp: Any) -> Any:
 
 def encode_event(event: Event) -> dict[str, Any]:
     """An event as an object tagged with its type name (events are polymorphic in a record)."""
-    body: dict[str, Any] = _encoder(type(event))(event)
+    cls: Any = type(event)
+    body: dict[str, Any] = _encoder(cls)(event)
     body["type"] = event.type_name
     return body
 
@@ -87,20 +91,14 @@ def _name(tp: Any) -> str:
     return getattr(tp, "__name__", repr(tp))
 
 
+@functools.cache
 def _encoder(tp: Any) -> Encoder:
-    fn = _ENCODERS.get(tp)
-    if fn is None:
-        fn = _build_encoder(tp)
-        _ENCODERS[tp] = fn
-    return fn
+    return _build_encoder(tp)
 
 
+@functools.cache
 def _decoder(tp: Any) -> Decoder:
-    fn = _DECODERS.get(tp)
-    if fn is None:
-        fn = _build_decoder(tp)
-        _DECODERS[tp] = fn
-    return fn
+    return _build_decoder(tp)
 
 
 def _identity(value: Any) -> Any:
@@ -181,20 +179,32 @@ def _dataclass_encoder(cls: type) -> Encoder:
     def encode_fields(v: Any) -> dict[str, Any]:
         if not built:  # made at first use, so self-referencing types terminate
             env: dict[str, Any] = {}
-            items = []
-            for i, (name, ftp, _, _) in enumerate(fields):
-                enc = _encoder(ftp)
-                if enc is _identity:
-                    items.append(f"{name!r}: v.{name}")
-                else:
-                    env[f"e{i}"] = enc
-                    items.append(f"{name!r}: e{i}(v.{name})")
+            values = field_values(fields, lambda tp: None if (e := _encoder(tp)) is _identity
+                                  else e, env)
+            items = [f"{name!r}: {value}" for (name, *_), value in zip(fields, values, strict=True)]
             # Generated, as dataclasses does: every commit encodes its events through here.
             built.append(compile_fn(f"def fn(v):\n    return {{{', '.join(items)}}}\n", env))
         out: dict[str, Any] = built[0](v)
         return out
 
     return encode_fields
+
+
+def field_values(
+    fields: list[tuple[str, Any, bool, Any]], encoder_of: Callable[[Any], Encoder | None],
+    env: dict[str, Any],
+) -> list[str]:
+    """Per field, the source of its encoded value: ``v.name``, or ``eN(v.name)`` with the
+    field type's encoder put into ``env`` as ``eN`` (None from ``encoder_of``: as it is)."""
+    values = []
+    for i, (name, ftp, *_) in enumerate(fields):
+        enc = encoder_of(ftp)
+        if enc is None:
+            values.append(f"v.{name}")
+        else:
+            env[f"e{i}"] = enc
+            values.append(f"e{i}(v.{name})")
+    return values
 
 
 def compile_fn(source: str, env: dict[str, Any]) -> Callable[[Any], Any]:
@@ -231,17 +241,17 @@ def _build_decoder(tp: Any) -> Decoder:
         make: Callable[[Any], Any] = origin
         # A list built first: a generator costs a frame resume per item, and a replay
         # decodes every line, payment and draw of every ticket through here.
-        return lambda v: make([item(x) for x in _array(v)])
+        return lambda v: make([item(x) for x in expect_array(v)])
     if origin is tuple:
         decs = [_decoder(a) for a in args]
-        return lambda v: tuple([d(x) for d, x in zip(decs, _array(v), strict=True)])
+        return lambda v: tuple([d(x) for d, x in zip(decs, expect_array(v), strict=True)])
     if origin is dict:
         key_tp, val_tp = args
         val = _decoder(val_tp)
         if key_tp is str:
-            return lambda v: {_str(k): val(x) for k, x in _object(v).items()}
+            return lambda v: {_str(k): val(x) for k, x in expect_object(v).items()}
         key = _decoder(key_tp)
-        return lambda v: {key(k): val(x) for k, x in _array(v)}
+        return lambda v: {key(k): val(x) for k, x in expect_array(v)}
     raise TypeError(f"the codec cannot decode {tp!r}")
 
 
@@ -268,13 +278,13 @@ def _str(v: Any) -> str:
     return v
 
 
-def _array(v: Any) -> list[Any]:
+def expect_array(v: Any) -> list[Any]:
     if type(v) is not list:
         raise CodecError(f"expected an array, found {type(v).__name__}")
     return v
 
 
-def _object(v: Any) -> dict[str, Any]:
+def expect_object(v: Any) -> dict[str, Any]:
     if type(v) is not dict:
         raise CodecError(f"expected an object, found {type(v).__name__}")
     return v
@@ -286,7 +296,7 @@ def _dataclass_decoder(cls: type) -> Decoder:
 
     def decode_fields(v: Any) -> Any:
         if not built:  # made at first use, so self-referencing types terminate
-            env: dict[str, Any] = {"obj": _object, "missing": _missing}
+            env: dict[str, Any] = {"obj": expect_object, "missing": _missing}
             values = []
             for i, (name, ftp, has_default, default) in enumerate(fields):
                 env[f"d{i}"] = _decoder(ftp)

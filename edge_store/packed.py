@@ -22,6 +22,7 @@ per field costs a call per value, which at this scale is the whole budget.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import typing
 from collections import defaultdict
@@ -30,7 +31,16 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from edge_store.codec import CodecError, compile_fn, construct, init_fields, optional_arg
+from edge_store.codec import (
+    CodecError,
+    compile_fn,
+    construct,
+    expect_array,
+    expect_object,
+    field_values,
+    init_fields,
+    optional_arg,
+)
 
 __all__ = ["Reader", "Schema", "layout", "pack", "schema"]
 
@@ -38,8 +48,6 @@ Schema = dict[str, list[str]]
 """Each dataclass (``module.qualname``) → its fields in the order a snapshot packs them."""
 
 Fn = Callable[[Any], Any]
-_PACKERS: dict[Any, Fn | None] = {}
-"""Type → function making its JSON value; None where the value is JSON already."""
 
 
 def pack(value: Any, tp: Any) -> Any:
@@ -48,10 +56,10 @@ def pack(value: Any, tp: Any) -> Any:
     return value if fn is None else fn(value)
 
 
+@functools.cache
 def _packer(tp: Any) -> Fn | None:
-    if tp not in _PACKERS:
-        _PACKERS[tp] = _build_packer(tp)
-    return _PACKERS[tp]
+    """The function making a ``tp``'s JSON value; None where the value is JSON already."""
+    return _build_packer(tp)
 
 
 def _iso(v: Any) -> str:
@@ -100,15 +108,8 @@ def _same(v: Any) -> Any:
 
 def _dataclass_packer(cls: type) -> Fn:
     env: dict[str, Any] = {}
-    parts = []
-    for i, (name, ftp, _, _) in enumerate(init_fields(cls)):
-        fn = _packer(ftp)
-        if fn is None:
-            parts.append(f"v.{name}")
-        else:
-            env[f"p{i}"] = fn
-            parts.append(f"p{i}(v.{name})")
-    return compile_fn(f"def fn(v):\n    return [{', '.join(parts)}]\n", env)
+    values = field_values(init_fields(cls), _packer, env)
+    return compile_fn(f"def fn(v):\n    return [{', '.join(values)}]\n", env)
 
 
 class Reader:
@@ -199,18 +200,18 @@ class Reader:
         if origin in (list, set, frozenset) or (origin is tuple and args[1:] == (Ellipsis,)):
             make: Callable[[Any], Any] = origin
             if args[0] is str:
-                return lambda v: make([share(x, x) for x in _array(v)])
+                return lambda v: make([share(x, x) for x in expect_array(v)])
             item = self._unpacker(args[0]) or _same
-            return lambda v: make([item(x) for x in _array(v)])
+            return lambda v: make([item(x) for x in expect_array(v)])
         if origin is tuple:
             fns = [self._unpacker(a) or _same for a in args]
-            return lambda v: tuple([f(x) for f, x in zip(fns, _array(v), strict=True)])
+            return lambda v: tuple([f(x) for f, x in zip(fns, expect_array(v), strict=True)])
         if origin is dict:
             val = self._unpacker(args[1]) or _same
             if args[0] is str:
-                return lambda v: {share(k, k): val(x) for k, x in _object(v).items()}
+                return lambda v: {share(k, k): val(x) for k, x in expect_object(v).items()}
             key = self._unpacker(args[0]) or _same
-            return lambda v: {key(k): val(x) for k, x in _array(v)}
+            return lambda v: {key(k): val(x) for k, x in expect_array(v)}
         raise TypeError(f"a snapshot cannot hold {tp!r}")
 
     def _dataclass(self, cls: type) -> Fn:
@@ -218,7 +219,7 @@ class Reader:
         names = [name for name, *_ in fields]
         stored = self._written.get(_qualname(cls), names)
         env: dict[str, Any] = {
-            "array": _array, "S": self._strs.setdefault, "I": self._ints.setdefault,
+            "array": expect_array, "S": self._strs.setdefault, "I": self._ints.setdefault,
             "missing": _missing,
         }
         frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
@@ -257,18 +258,6 @@ def _missing(cls: type, name: str) -> Any:
 
 def _qualname(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _array(v: Any) -> list[Any]:
-    if type(v) is not list:
-        raise CodecError(f"expected an array, found {type(v).__name__}")
-    return v
-
-
-def _object(v: Any) -> dict[str, Any]:
-    if type(v) is not dict:
-        raise CodecError(f"expected an object, found {type(v).__name__}")
-    return v
 
 
 def _walk(tp: Any, visit: Callable[[type], None]) -> None:
