@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.errors import DeviceErrorCode
 from edge_store.errors import StoreErrorCode
 from kiosk.i18n import catalog, render_error
 from salon.errors import DomainError, ErrorCode
@@ -30,6 +31,13 @@ def test_every_error_code_has_a_translation(locale: str) -> None:
 def test_every_store_error_code_has_a_translation(locale: str) -> None:
     translations = catalog(locale)  # type: ignore[arg-type]
     missing = [c.value for c in StoreErrorCode if translations.gettext(c.value) == c.value]
+    assert not missing, f"{locale} lacks messages for {missing}"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_device_error_code_has_a_translation(locale: str) -> None:
+    translations = catalog(locale)  # type: ignore[arg-type]
+    missing = [c.value for c in DeviceErrorCode if translations.gettext(c.value) == c.value]
     assert not missing, f"{locale} lacks messages for {missing}"
 
 
