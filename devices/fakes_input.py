@@ -207,6 +207,7 @@ class FakeEvdevDevice:
         self.phys = phys
         self.can_type = can_type
         self.plugged = True
+        self.read_errno: int | None = None  # reads fail with this (see fail_reads)
         self.opens = 0
         self.handles: list[FakeEvdevHandle] = []  # the open ones
         self.grabbed_by: FakeEvdevHandle | None = None
@@ -241,9 +242,17 @@ class FakeEvdevDevice:
             for handle in self.handles:
                 handle.wake()
 
+    def fail_reads(self, error: int) -> None:
+        """Every read from now on raises OSError(``error``): EIO as a dying hub, EINVAL ..."""
+        with self.lock:
+            self.read_errno = error
+            for handle in self.handles:
+                handle.wake()
+
     def replug(self) -> None:
         with self.lock:
             self.plugged = True
+            self.read_errno = None
 
 
 class FakeEvdevHandle:
@@ -296,6 +305,8 @@ class FakeEvdevHandle:
                 raise OSError(errno.EBADF, os.strerror(errno.EBADF))
             if not self.device.plugged:
                 raise OSError(errno.ENODEV, os.strerror(errno.ENODEV))
+            if self.device.read_errno is not None:
+                raise OSError(self.device.read_errno, os.strerror(self.device.read_errno))
             with contextlib.suppress(BlockingIOError):
                 os.read(self.fd, 4096)
             if not self._events:

@@ -2,11 +2,11 @@
 
 Fed the ``evdev.InputEvent``\\ s a device sent, it tracks Shift (left and right),
 CapsLock and NumLock, types characters through a ``devices.keymap`` layout, and ends a
-scan on Enter, keypad Enter or Tab, or on a gap in the keys longer than ``idle_gap``
-(measured on the events' own timestamps, so a batch read late is judged by when the
-keys were pressed). ``poll(now)`` ends a scan that had no terminator once the gap has
-passed. A scan that ended more than ``stale_after`` seconds before it was handed over
-is dropped (nobody is waiting for it any more), and so is a burst shorter than
+scan on Enter, keypad Enter or Tab, or on a gap between key presses longer than
+``idle_gap`` (measured on the events' own timestamps, so a batch read late is judged by
+when the keys were pressed). ``poll(now)`` ends a scan that had no terminator once the
+gap has passed. A scan that ended more than ``stale_after`` seconds before it was handed
+over is dropped (nobody is waiting for it any more), and so is a burst shorter than
 ``min_length`` (a person typing on a keyboard taken for a scanner); both are counted.
 """
 
@@ -53,7 +53,7 @@ class HidDecoder:
         self.stale_dropped = 0
         self.short_dropped = 0
         self._chars: list[str] = []
-        self._last_key: float | None = None  # timestamp of the last key event of this scan
+        self._last_key: float | None = None  # timestamp of the last key press
         self._shifts: set[int] = set()
         self._chords: set[int] = set()
         self._caps_lock = self.settings.caps_lock
@@ -83,11 +83,14 @@ class HidDecoder:
         """Take one event read at ``now`` (same clock as event timestamps); scans it ended."""
         if event.type != ecodes.EV_KEY:
             return []  # EV_SYN, EV_MSC (scan codes), EV_LED: nothing to type
-        at = event.timestamp()
         done: list[str] = []
-        if self._gap_passed(at):
-            self._finish(done, now)
-        self._last_key = at
+        if event.value == _DOWN:
+            # Gaps are measured between presses: a person's key-up often comes just before
+            # the next press, a scanner's presses all come within a few milliseconds.
+            at = event.timestamp()
+            if self._gap_passed(at):
+                self._finish(done, now)
+            self._last_key = at
         self._key(event.code, event.value, done, now)
         return done
 
