@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from evdev import InputEvent, ecodes
 
+from devices.errors import DeviceError, DeviceErrorCode
 from devices.keymap import Layout
 
 __all__ = ["DEFAULT_TERMINATORS", "DecoderSettings", "HidDecoder"]
@@ -42,6 +43,17 @@ class DecoderSettings:
     num_lock: bool = True  # NumLock at start: a scanner in keypad mode means digits
     caps_lock: bool = False
     terminators: frozenset[int] = field(default=DEFAULT_TERMINATORS)
+
+    def __post_init__(self) -> None:
+        for name, ok in (
+            ("idle_gap", self.idle_gap > 0),
+            ("stale_after", self.stale_after > self.idle_gap),
+            ("min_length", self.min_length >= 1),
+        ):
+            if not ok:
+                raise DeviceError(DeviceErrorCode.CONFIG_INVALID, {
+                    "device": "hid", "field": name, "reason": "out of range",
+                })
 
 
 class HidDecoder:

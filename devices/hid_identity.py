@@ -182,7 +182,9 @@ class DeviceMatch:
 
     def matches(self, device: HidDevice) -> bool:
         if self.by_id:
-            return device.by_id == self.by_id or os.path.realpath(self.by_id) == device.path
+            return device.by_id == self.by_id or (
+                os.path.realpath(self.by_id) == os.path.realpath(device.path)
+            )
         return (
             device.vendor == self.vendor
             and device.product == self.product

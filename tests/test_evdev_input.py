@@ -28,7 +28,8 @@ from devices.fakes_input import (
     FakeScanner,
 )
 from devices.hid_decoder import DecoderSettings
-from devices.ports import DeviceKind, InputDevice
+from devices.manager import DeviceManager
+from devices.ports import DeviceKind, DeviceState, DeviceStateChanged, InputDevice
 from salon.scans import (
     BarcodeScanned,
     CardPresented,
@@ -454,3 +455,40 @@ def test_keys_typed_on_the_keypad_reach_the_adapter_as_digits(
     assert adapter.read(0.0) == [
         BarcodeScanned("front-scanner", T0, "6901234567892", Symbology.EAN13)
     ]
+
+
+def test_the_device_manager_reads_the_adapter_and_reopens_it_after_a_replug(
+    bus: FakeEvdevBus, clock: Clock
+) -> None:
+    scanner = FakeEvdevDevice()
+    bus.plug(scanner, by_id=BY_ID)
+    manager = DeviceManager(clock, retry_seconds=0.02, read_timeout=0.02)
+    manager.add_input(_adapter(bus, clock), DeviceKind.SCANNER)
+
+    def next_item(kind: type[object]) -> object:
+        while True:
+            item = manager.events.get(timeout=10)
+            if isinstance(item, kind):
+                return item
+
+    def next_state() -> tuple[DeviceState, DeviceErrorCode | None]:
+        item = next_item(DeviceStateChanged)
+        assert isinstance(item, DeviceStateChanged)
+        return item.status.state, item.status.reason
+
+    manager.start()
+    try:
+        assert next_state() == (DeviceState.CONNECTED, None)
+        scanner.type("6901234567892", start=clock.at(0))
+        assert next_item(BarcodeScanned) == BarcodeScanned(
+            "front-scanner", T0, "6901234567892", Symbology.EAN13
+        )
+        bus.unplug(scanner)
+        assert next_state() == (DeviceState.MISSING, DeviceErrorCode.UNPLUGGED)
+        assert next_state() == (DeviceState.MISSING, DeviceErrorCode.NOT_FOUND)
+        bus.plug(scanner, by_id=BY_ID)
+        assert next_state() == (DeviceState.CONNECTED, None)
+        assert scanner.grabbed
+    finally:
+        manager.stop()
+    assert not scanner.grabbed and scanner.handles == []

@@ -7,6 +7,7 @@ from evdev import InputEvent, ecodes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.errors import DeviceError, DeviceErrorCode
 from devices.fakes_input import key_events
 from devices.hid_decoder import DecoderSettings, HidDecoder
 from devices.keymap import LAYOUTS
@@ -195,6 +196,18 @@ def test_sync_and_scan_code_events_alone_type_nothing() -> None:
     decoder = _decoder()
     assert decoder.feed_all(events, T0) == []
     assert not decoder.pending and decoder.idle_deadline() is None
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"idle_gap": 0.0}, "idle_gap"),
+    ({"idle_gap": 0.5, "stale_after": 0.2}, "stale_after"),
+    ({"min_length": 0}, "min_length"),
+])
+def test_settings_out_of_range_are_config_invalid(options: dict[str, float], field: str) -> None:
+    with pytest.raises(DeviceError) as bad:
+        DecoderSettings(**options)  # type: ignore[arg-type]
+    assert bad.value.code is DeviceErrorCode.CONFIG_INVALID
+    assert bad.value.params["field"] == field
 
 
 _PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=60)
