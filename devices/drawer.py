@@ -23,6 +23,7 @@ from devices.gpio_devices import (
     ConfigProblem,
     PinFactory,
     build_gpio,
+    check_common,
     check_pin,
     check_range,
     config_error,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 _ESC_P = b"\x1bp"
 _KICK_UNIT_MS = 2  # ESC p counts its on and off times in 2 ms steps
 _KICK_MAX_MS = 255 * _KICK_UNIT_MS
+_BOOT_PULL_UP = range(9)  # BCM 0-8 come up pulled high on a Pi 4 and older; 9-27 low
 
 
 class KickPin(IntEnum):
@@ -67,8 +69,7 @@ class PrinterKickConfig:
     pins: tuple[KickPin, ...] = (KickPin.PIN_2, KickPin.PIN_5)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.device_id, str) or not self.device_id:
-            raise config_error(str(self.device_id), "device_id", ConfigProblem.EMPTY)
+        check_common(self.device_id)
         for field, value in (("on_ms", self.on_ms), ("off_ms", self.off_ms)):
             if not isinstance(value, int) or value % _KICK_UNIT_MS:
                 raise config_error(self.device_id, field, ConfigProblem.OUT_OF_RANGE)
@@ -113,6 +114,13 @@ class PrinterKickDrawer:
 
 @dataclass(frozen=True, slots=True)
 class RelayDrawerConfig:
+    """A relay module on one pin.
+
+    Before this program runs, the pin is what the board's power-on pull makes it (on a
+    Pi 4 and older: BCM 0-8 pulled up, 9-27 pulled down): put an active-high relay on
+    9-27 and an active-low one on 0-8, or it clicks at boot.
+    """
+
     device_id: str
     pin: int
     active_high: bool = True  # False for the common relay boards that switch on a low input
@@ -120,11 +128,8 @@ class RelayDrawerConfig:
     rest_s: float = 0.4  # after a pulse, the solenoid's time to drop out before another
 
     def __post_init__(self) -> None:
-        if not isinstance(self.device_id, str) or not self.device_id:
-            raise config_error(str(self.device_id), "device_id", ConfigProblem.EMPTY)
+        check_common(self.device_id, active_high=self.active_high)
         check_pin(self.device_id, "pin", self.pin)
-        if not isinstance(self.active_high, bool):
-            raise config_error(self.device_id, "active_high", ConfigProblem.NOT_A_BOOL)
         check_range(self.device_id, "pulse_s", self.pulse_s, 0.0, 2.0)
         check_range(self.device_id, "rest_s", self.rest_s, 0.0, 10.0)
 
@@ -155,6 +160,9 @@ class RelayDrawer:
         self._relay: Any = build_gpio(config.device_id, [config.pin], lambda: DigitalOutputDevice(
             config.pin, active_high=config.active_high, initial_value=False,
             pin_factory=pin_factory))
+        if (config.pin in _BOOT_PULL_UP) == config.active_high:
+            log.warning("drawer %s: GPIO%d is pulled to the relay's active level at power-on;"
+                        " it may click at boot", config.device_id, config.pin)
 
     @property
     def device_id(self) -> str:

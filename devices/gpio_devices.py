@@ -35,11 +35,11 @@ __all__ = [
     "GpioCallButton",
     "GpioPins",
     "GpioStatusLight",
-    "LightWiring",
     "PinBackend",
     "PinFactory",
     "StatusLightConfig",
     "build_gpio",
+    "check_common",
     "check_distinct_pins",
     "check_pin",
     "check_range",
@@ -88,7 +88,8 @@ def check_range(device_id: str, field: str, value: object, low: float, high: flo
         raise config_error(device_id, field, ConfigProblem.OUT_OF_RANGE)
 
 
-def _check_common(device_id: object, flags: dict[str, object]) -> None:
+def check_common(device_id: object, **flags: object) -> None:
+    """A device id that is a non-empty string, and flags that are bools (not 0/1, "yes")."""
     if not isinstance(device_id, str) or not device_id:
         raise config_error(str(device_id), "device_id", ConfigProblem.EMPTY)
     for field, value in flags.items():
@@ -116,14 +117,12 @@ def check_distinct_pins(configs: Iterable[GpioPins]) -> None:
             seen[pin] = f"{config.device_id}.{field}"
 
 
-class LightWiring(StrEnum):
-    RGB = "rgb"  # one RGB LED: amber is red with some green
-    THREE_LEDS = "three_leds"  # separate red, amber and green LEDs (a stack light)
-
-
 @dataclass(frozen=True, slots=True)
 class StatusLightConfig:
-    """The status light: an RGB LED (``blue_pin``) or three LEDs (``amber_pin``), not both."""
+    """The status light: an RGB LED (``blue_pin``) or three LEDs (``amber_pin``), not both.
+
+    An RGB LED shows amber as red with some green; three LEDs are a stack light.
+    """
 
     device_id: str
     red_pin: int
@@ -136,7 +135,7 @@ class StatusLightConfig:
     fast_blink_s: float = 0.2  # ATTENTION: on and off
 
     def __post_init__(self) -> None:
-        _check_common(self.device_id, {"active_high": self.active_high, "pwm": self.pwm})
+        check_common(self.device_id, active_high=self.active_high, pwm=self.pwm)
         if (self.blue_pin is None) == (self.amber_pin is None):
             raise config_error(self.device_id, "amber_pin", ConfigProblem.BLUE_OR_AMBER)
         for field, pin in self.pins().items():
@@ -144,10 +143,6 @@ class StatusLightConfig:
         check_distinct_pins([self])
         check_range(self.device_id, "slow_blink_s", self.slow_blink_s, 0.0, 10.0)
         check_range(self.device_id, "fast_blink_s", self.fast_blink_s, 0.0, 10.0)
-
-    @property
-    def wiring(self) -> LightWiring:
-        return LightWiring.RGB if self.blue_pin is not None else LightWiring.THREE_LEDS
 
     def pins(self) -> dict[str, int]:
         named = {"red_pin": self.red_pin, "green_pin": self.green_pin,
@@ -167,7 +162,7 @@ class BuzzerConfig:
     gap_s: float = 0.08  # silence between ALERT's beeps
 
     def __post_init__(self) -> None:
-        _check_common(self.device_id, {"active_high": self.active_high})
+        check_common(self.device_id, active_high=self.active_high)
         check_pin(self.device_id, "pin", self.pin)
         check_range(self.device_id, "short_s", self.short_s, 0.0, 2.0)
         # A "long" beep no longer than the short one could not be told apart by ear.
@@ -188,7 +183,7 @@ class CallButtonConfig:
     bounce_s: float = 0.05
 
     def __post_init__(self) -> None:
-        _check_common(self.device_id, {"pull_up": self.pull_up})
+        check_common(self.device_id, pull_up=self.pull_up)
         check_pin(self.device_id, "pin", self.pin)
         if not self.pull_up and self.pin in _FIXED_PULL_UP:
             raise config_error(self.device_id, "pull_up", ConfigProblem.FIXED_PULL_UP)
@@ -230,7 +225,7 @@ def default_pin_factory(device_id: str = "gpio",
         # Each backend fails its own way: ImportError without its library, lgpio.error
         # or RuntimeError without /dev/gpiochip*, PinUnknownPi off a Pi.
         except Exception as err:
-            failures.append(f"{backend.value}: {type(err).__name__}")
+            failures.append(f"{backend.value}: {type(err).__name__}: {str(err)[:80]}")
             continue
         if failures:
             log.info("gpio: using %s (%s)", backend.value, "; ".join(failures))

@@ -145,6 +145,18 @@ def test_the_relay_pin_is_driven_inactive_whatever_level_it_was_found_at(
     drawer.close()
 
 
+@pytest.mark.parametrize("pin, active_high, warned", [
+    (5, True, True), (5, False, False), (RELAY, True, False), (RELAY, False, True),
+])
+def test_a_relay_on_a_pin_pulled_to_its_active_level_at_power_on_is_warned_of(
+        factory: MockFactory, caplog: pytest.LogCaptureFixture,
+        pin: int, active_high: bool, warned: bool) -> None:
+    config = RelayDrawerConfig("drawer", pin, active_high=active_high)
+    with caplog.at_level(logging.WARNING, logger="devices.drawer"):
+        RelayDrawer(config, pin_factory=factory).close()
+    assert any("click at boot" in record.message for record in caplog.records) is warned
+
+
 def test_an_active_low_relay_stays_high_from_boot_to_close(factory: MockFactory) -> None:
     pin = factory.pin(RELAY)
     pin.drive_high()  # the relay board's pull-up holds its input inactive before we start

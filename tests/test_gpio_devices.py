@@ -24,7 +24,6 @@ from devices.gpio_devices import (
     GpioBuzzer,
     GpioCallButton,
     GpioStatusLight,
-    LightWiring,
     PinBackend,
     StatusLightConfig,
     check_distinct_pins,
@@ -120,11 +119,6 @@ def test_a_light_naming_one_pin_twice_is_refused() -> None:
 def test_a_light_is_either_rgb_or_three_leds(blue: int | None, amber: int | None) -> None:
     params = config_problem(lambda: StatusLightConfig("light", RED, GREEN, blue, amber))
     assert params["reason"] == "one_of_blue_pin_or_amber_pin"
-
-
-def test_the_light_wiring_follows_the_pin_given() -> None:
-    assert StatusLightConfig("a", RED, GREEN, blue_pin=BLUE).wiring is LightWiring.RGB
-    assert StatusLightConfig("b", RED, GREEN, amber_pin=AMBER).wiring is LightWiring.THREE_LEDS
 
 
 def test_two_devices_on_one_pin_are_refused_naming_both() -> None:
@@ -330,7 +324,7 @@ def test_refused_is_one_long_beep_that_sounds_after_beep_returns(factory: MockFa
     sounder = buzzer(factory)
     pin = factory.pin(BUZZ)
     sounder.beep(Beep.REFUSED)
-    assert pin.state is True  # beep() came back while the buzzer still sounds
+    assert len(pin.states) < 3  # beep() came back before the long beep was over
     wait_for(lambda: len(pin.states) >= 3)
     assert levels(pin) == [0, 1, 0]
     assert on_times(pin)[0] >= 0.6 * 0.99
