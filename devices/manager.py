@@ -68,12 +68,12 @@ class ManagedInput:
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException as err:
-            # Let the thread die (the monitor restarts it and says so), closing the device
-            # so the new thread can open it again.
+        except Exception as err:
+            # The thread ends here (the monitor restarts it and says so), the device closed
+            # so the new thread can open it again. A bug's traceback goes to the log.
             self.crash = err
+            log.exception("device %s: reader thread died", self.device.device_id)
             self._close()
-            raise
 
     def _loop(self) -> None:
         manager = self.manager
