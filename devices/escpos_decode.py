@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from devices.errors import DeviceErrorCode
+from devices.escpos_bytes import StatusQuery
+from devices.ports import DeviceState
 from devices.receipt_doc import Align
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "PrintedLine",
     "decode",
     "describe",
+    "read_status",
     "replay",
 ]
 
@@ -251,3 +255,35 @@ def replay(ops: list[Op]) -> Printed:
 def describe(ops: list[Op]) -> list[str]:
     """One readable line per operation, for ``devices doctor``."""
     return [op.name if op.value is None else f"{op.name} {op.value!r}" for op in ops]
+
+
+def _valid(answer: int) -> bool:
+    # Every DLE EOT answer has bits 1 and 4 set and bits 0 and 7 clear.
+    return answer & 0x93 == 0x12
+
+
+def read_status(answers: Mapping[StatusQuery, int]) -> tuple[DeviceState, DeviceErrorCode | None]:
+    """The state the DLE EOT answers say (Epson's bit layout, shared by clone printers).
+
+    No (or no valid) answer to DLE EOT 1 is STATUS_UNKNOWN: the printer is connected
+    but says nothing, as many cheap ones do. Paper near its end still prints, so it is
+    CONNECTED with the reason PAPER_LOW.
+    """
+    printer = answers.get(StatusQuery.PRINTER)
+    if printer is None or not _valid(printer):
+        return DeviceState.CONNECTED, DeviceErrorCode.STATUS_UNKNOWN
+    cause = answers.get(StatusQuery.OFFLINE_CAUSE, 0x12)
+    paper = answers.get(StatusQuery.PAPER, 0x12)
+    cause = cause if _valid(cause) else 0x12
+    paper = paper if _valid(paper) else 0x12
+    if cause & 0x04:
+        return DeviceState.ERROR, DeviceErrorCode.COVER_OPEN
+    if cause & 0x20 or paper & 0x60:
+        return DeviceState.ERROR, DeviceErrorCode.PAPER_OUT
+    if cause & 0x40:
+        return DeviceState.ERROR, DeviceErrorCode.PRINTER_FAULT
+    if printer & 0x08:
+        return DeviceState.ERROR, DeviceErrorCode.PRINTER_OFFLINE
+    if paper & 0x0C:
+        return DeviceState.CONNECTED, DeviceErrorCode.PAPER_LOW
+    return DeviceState.CONNECTED, None

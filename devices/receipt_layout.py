@@ -174,7 +174,7 @@ class _Builder:
             self.lines.append(LogoLine(block.path))
 
     def text(self, block: Text) -> None:
-        for paragraph in self.clean(block.text).split("\n"):
+        for paragraph in map(self.clean, block.text.split("\n")):
             size = Size.NORMAL
             if block.big:
                 # Double width only if it fits one line: "丝域美发 · 徐汇" over "店" reads badly.

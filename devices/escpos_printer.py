@@ -1,0 +1,414 @@
+"""The ESC/POS receipt printer adapter over python-escpos's USB, serial, network and file links.
+
+python-escpos is used for its connections only; the bytes come from
+``devices.escpos_bytes`` and go through ``_raw()``. What 3.1 does that is worked around
+here (read in its sources): ``Network._read`` waits the whole connect timeout (60 s by
+default) and ``Serial._read`` waits for 16 bytes, so status reads set a short timeout
+of their own; ``File`` cannot read at all, so a character device (``/dev/usb/lp0``) is
+opened read-write here to read status answers; ``Usb`` without pyusb raises from
+``__del__``, so it is never built then; the ``device`` property opens on first use and
+asserts after a failed open, so links are opened explicitly. Every library error
+becomes a ``DeviceError`` at this boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from escpos.capabilities import CAPABILITIES, get_profile
+from escpos.printer import File, Network, Serial, Usb
+from escpos.printer import usb as escpos_usb
+
+from devices.errors import DeviceError, DeviceErrorCode
+from devices.escpos_bytes import PrintFormat, StatusQuery, receipt_bytes, status_query
+from devices.escpos_decode import read_status
+from devices.ports import DeviceKind, DeviceState, DeviceStatus
+from devices.receipt_doc import Receipt
+
+__all__ = ["ConnectionKind", "EscposPrinter", "PrinterConfig"]
+
+log = logging.getLogger(__name__)
+
+_CHINESE_ENCODINGS = ("gb18030", "gbk")
+_BAUDRATES = (2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+class ConnectionKind(StrEnum):
+    USB = "usb"  # vendor and product id (needs pyusb)
+    SERIAL = "serial"  # /dev/ttyUSB0, baud rate
+    NETWORK = "network"  # host, port 9100
+    FILE = "file"  # /dev/usb/lp0 (the kernel's usblp driver)
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterConfig:
+    """One receipt printer; checked when built (DeviceError CONFIG_INVALID).
+
+    ``encoding`` is "gb18030" or "gbk" for a printer with a Chinese font, else a code
+    page of its python-escpos ``profile`` ("CP437", "CP858"); such a printer prints a
+    receipt its code page cannot hold (any Chinese) as an image.
+    """
+
+    device_id: str
+    connection: ConnectionKind
+    host: str = ""
+    port: int = 9100
+    usb_vendor_id: int = 0
+    usb_product_id: int = 0
+    usb_in_ep: int = 0x82
+    usb_out_ep: int = 0x01
+    serial_port: str = ""
+    baudrate: int = 9600
+    path: str = ""
+    width: int = 32
+    profile: str = "default"
+    has_chinese_font: bool = True
+    encoding: str = "gb18030"
+    timeout: float = 5.0  # connect and write
+    status_timeout: float = 0.5  # one status answer
+
+    def __post_init__(self) -> None:
+        for field, reason in self._problems():
+            raise DeviceError(DeviceErrorCode.CONFIG_INVALID,
+                              {"device": self.device_id, "field": field, "reason": reason})
+
+    @property
+    def address(self) -> str:
+        """Where the printer is, for messages: host:port, the device path or usb:vid:pid."""
+        return {
+            ConnectionKind.NETWORK: f"{self.host}:{self.port}",
+            ConnectionKind.SERIAL: self.serial_port,
+            ConnectionKind.FILE: self.path,
+        }.get(self.connection, f"usb:{self.usb_vendor_id:04x}:{self.usb_product_id:04x}")
+
+    def print_format(self) -> PrintFormat:
+        if self.has_chinese_font:
+            return PrintFormat(self.width, True, self.encoding.lower())
+        code_page = int(get_profile(self.profile).get_code_pages()[self.encoding.upper()])
+        codec = CAPABILITIES["encodings"][self.encoding.upper()]["python_encode"]
+        return PrintFormat(self.width, False, str(codec), code_page)
+
+    def _problems(self) -> list[tuple[str, str]]:
+        checks: list[tuple[str, bool, str]] = [
+            ("device_id", bool(self.device_id), "must not be empty"),
+            ("connection", isinstance(self.connection, ConnectionKind),
+             "one of " + ", ".join(k.value for k in ConnectionKind)),
+            ("width", self.width in (32, 48), "32 (58 mm) or 48 (80 mm) columns"),
+            ("timeout", self.timeout > 0, "must be more than 0 seconds"),
+            ("status_timeout", 0 < self.status_timeout <= self.timeout,
+             "more than 0 and at most timeout"),
+            ("profile", self.profile in CAPABILITIES["profiles"], "not a python-escpos profile"),
+        ]
+        kind = self.connection
+        if kind is ConnectionKind.NETWORK:
+            checks += [("host", bool(self.host), "must not be empty"),
+                       ("port", 0 < self.port < 65536, "1 to 65535")]
+        elif kind is ConnectionKind.USB:
+            checks += [("usb_vendor_id", 0 < self.usb_vendor_id <= 0xFFFF, "1 to 0xffff"),
+                       ("usb_product_id", 0 < self.usb_product_id <= 0xFFFF, "1 to 0xffff")]
+        elif kind is ConnectionKind.SERIAL:
+            checks += [("serial_port", bool(self.serial_port), "must not be empty"),
+                       ("baudrate", self.baudrate in _BAUDRATES, "a standard baud rate")]
+        elif kind is ConnectionKind.FILE:
+            checks += [("path", bool(self.path), "must not be empty")]
+        problems = [(field, reason) for field, ok, reason in checks if not ok]
+        if not problems:
+            problems += self._encoding_problems()
+        return problems
+
+    def _encoding_problems(self) -> list[tuple[str, str]]:
+        if self.has_chinese_font:
+            if self.encoding.lower() not in _CHINESE_ENCODINGS:
+                return [("encoding", "gb18030 or gbk for a printer with a Chinese font")]
+            return []
+        pages = get_profile(self.profile).get_code_pages()
+        name = self.encoding.upper()
+        known = CAPABILITIES["encodings"].get(name, {})
+        if name not in pages or "python_encode" not in known:
+            return [("encoding", f"a code page of profile {self.profile}, such as CP437")]
+        return []
+
+
+class _DeviceFile(File):  # type: ignore[misc]
+    """``File`` that reads, and does not hang: a character device is opened non-blocking.
+
+    usblp blocks a write for as long as the printer is out of paper, and ``File`` has no
+    ``_read``; so ``/dev/usb/lp0`` is opened read-write, writes wait at most ``timeout``
+    and a status answer is read with select. A plain file is appended to.
+    """
+
+    def __init__(self, devfile: str, timeout: float, **kwargs: Any) -> None:
+        super().__init__(devfile, **kwargs)
+        self.write_timeout = timeout
+        self._fd: int | None = None
+
+    def open(self, raise_not_found: bool = True) -> None:
+        try:
+            is_device = stat.S_ISCHR(os.stat(self.devfile).st_mode)
+        except OSError:
+            is_device = False
+        if is_device:
+            self._fd = os.open(self.devfile, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            self.device = os.fdopen(self._fd, "r+b", buffering=0)
+        else:  # File opens "wb", which would empty the file at every reconnect
+            self.device = open(self.devfile, "ab")  # noqa: SIM115 (closed by close())
+
+    def _raw(self, msg: bytes) -> None:
+        if self._fd is None:
+            super()._raw(msg)
+            return
+        view, deadline = memoryview(msg), time.monotonic() + self.write_timeout
+        while view:
+            _, ready, _ = select.select([], [self._fd], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                raise TimeoutError("the printer took no data")
+            try:
+                view = view[os.write(self._fd, view):]
+            except BlockingIOError:
+                continue
+
+    def read_answer(self, timeout: float) -> bytes | None:
+        if self._fd is None:
+            return None  # a plain file: nothing ever answers
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        try:
+            return os.read(self._fd, 16) or None if ready else None
+        except BlockingIOError:
+            return None
+
+    def close(self) -> None:
+        super().close()
+        self._fd = None
+
+
+class _Link:
+    """One open connection: write, and read a status answer within a timeout."""
+
+    def __init__(self, printer: Any, kind: ConnectionKind, config: PrinterConfig) -> None:
+        self.printer, self.kind, self.config = printer, kind, config
+
+    def write(self, data: bytes) -> None:
+        self.printer._raw(data)
+
+    def read(self, timeout: float) -> bytes | None:
+        """The answer, or None if none came; ConnectionError if the other end closed."""
+        device = self.printer.device
+        if self.kind is ConnectionKind.NETWORK:
+            device.settimeout(timeout)
+            try:
+                data: bytes = device.recv(16)
+            except (TimeoutError, BlockingIOError):  # a timeout of 0 makes it non-blocking
+                return None
+            finally:
+                device.settimeout(self.config.timeout)
+            if not data:
+                raise ConnectionError("the printer closed the connection")
+            return data
+        if self.kind is ConnectionKind.SERIAL:
+            device.timeout = timeout
+            return bytes(device.read(1)) or None
+        if self.kind is ConnectionKind.USB:
+            try:
+                return bytes(device.read(self.printer.in_ep, 16, int(timeout * 1000))) or None
+            except Exception as err:  # pyusb's USBTimeoutError, not importable without pyusb
+                if type(err).__name__ == "USBTimeoutError":
+                    return None
+                raise
+        answer: bytes | None = self.printer.read_answer(timeout)
+        return answer
+
+    def drain(self) -> None:
+        """Drop a late answer to an earlier query, so it is not read as this one's."""
+        while self.read(0.0):
+            pass
+
+    def close(self) -> None:
+        try:
+            self.printer.close()
+        except OSError as err:
+            log.debug("closing printer %s: %s", self.config.device_id, err)
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(err, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "connection lost"
+    if isinstance(err, TimeoutError) or type(err).__name__ == "SerialTimeoutException":
+        return "timed out"
+    if isinstance(err, ConnectionError):
+        return "connection closed"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return type(err).__name__
+
+
+def _translate(config: PrinterConfig, err: BaseException) -> DeviceError:
+    """A library or OS error as the DeviceError a person can act on."""
+    if isinstance(err, DeviceError):
+        return err
+    cause = err.__context__ if type(err).__name__ == "DeviceNotFoundError" else err
+    device, path = config.device_id, config.address
+    number = getattr(cause, "errno", None)
+    if isinstance(cause, FileNotFoundError) or number == 2:
+        return DeviceError(DeviceErrorCode.NOT_FOUND, {"device": device, "path": path})
+    if isinstance(cause, PermissionError) or number == 13:
+        return DeviceError(DeviceErrorCode.PERMISSION_DENIED, {"device": device, "path": path})
+    if number == 16:
+        return DeviceError(DeviceErrorCode.BUSY, {"device": device, "path": path})
+    if number == 19:  # ENODEV: the USB printer behind /dev/usb/lp0 went away
+        return DeviceError(DeviceErrorCode.UNPLUGGED, {"device": device})
+    if isinstance(cause, AssertionError):  # Usb.open's way of saying "not found"
+        return DeviceError(DeviceErrorCode.NOT_FOUND, {"device": device, "path": path})
+    return DeviceError(DeviceErrorCode.PRINTER_OFFLINE,
+                       {"device": device, "reason": _reason(cause or err)})
+
+
+class EscposPrinter:
+    """A ``devices.ports.ReceiptPrinter`` (and ``send_raw`` for the drawer behind it).
+
+    A network printer is connected per job (an idle socket is often dropped by the
+    printer and would swallow the next receipt); the others stay open until an error.
+    Around each receipt the printer is asked its status: a printer that answers "paper
+    out" before gets nothing sent, and an answer after catches a connection dropped or
+    paper run out mid-receipt. A printer that does not answer is printed to anyway.
+    """
+
+    def __init__(self, config: PrinterConfig) -> None:
+        self._config = config
+        self._format = config.print_format()
+        self._lock = threading.Lock()
+        self._link: _Link | None = None
+        self._last = self._status(DeviceState.CONNECTING)
+
+    @property
+    def device_id(self) -> str:
+        return self._config.device_id
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        rendered = receipt_bytes(receipt, self._format)
+        if rendered.layout.replaced:
+            log.warning("receipt %s: %d characters not printable, printed as '?': %s",
+                        receipt.job_id, len(rendered.layout.replaced),
+                        " ".join(f"U+{ord(c):04X}" for c in rendered.layout.replaced))
+        self._locked(lambda link: self._print(link, rendered.data))
+
+    def send_raw(self, data: bytes) -> None:
+        """Send bytes as they are (the drawer kick); DeviceError if they could not be."""
+        self._locked(lambda link: link.write(data))
+
+    def status(self) -> DeviceStatus:
+        """Ask the printer; never raises. While a receipt prints, the last status seen."""
+        if not self._lock.acquire(timeout=self._config.status_timeout):
+            return self._last
+        try:
+            link = self._open()
+            status = self._query(link)
+            if self._config.connection is ConnectionKind.NETWORK:
+                self._drop()
+        except DeviceError as err:
+            self._drop()
+            status = self._status(DeviceState.ERROR, err.code, err.params)
+        except Exception as err:  # the port's promise: a status query never raises
+            log.exception("status of printer %s", self.device_id)
+            self._drop()
+            status = self._status(DeviceState.ERROR, DeviceErrorCode.PRINTER_OFFLINE,
+                                  {"device": self.device_id, "reason": type(err).__name__})
+        finally:
+            self._lock.release()
+        self._last = status
+        return status
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _locked(self, action: Callable[[_Link], None]) -> None:
+        with self._lock:
+            try:
+                action(self._open())
+            except DeviceError as err:
+                self._drop()
+                self._last = self._status(DeviceState.ERROR, err.code, err.params)
+                raise
+            except (OSError, ValueError) as err:
+                self._drop()
+                error = _translate(self._config, err)
+                self._last = self._status(DeviceState.ERROR, error.code, error.params)
+                raise error from err
+            if self._config.connection is ConnectionKind.NETWORK:
+                self._drop()
+
+    def _print(self, link: _Link, data: bytes) -> None:
+        before = self._query(link)
+        if before.state is DeviceState.ERROR and before.reason is not None:
+            raise DeviceError(before.reason, dict(before.params))
+        link.write(data)
+        after = self._query(link)
+        if after.state is DeviceState.ERROR and after.reason is not None:
+            raise DeviceError(after.reason, dict(after.params))
+        self._last = after
+
+    def _query(self, link: _Link) -> DeviceStatus:
+        """DLE EOT 1, 2 and 4; raises DeviceError if the link broke while asking."""
+        answers: dict[StatusQuery, int] = {}
+        try:
+            for query in (StatusQuery.PRINTER, StatusQuery.OFFLINE_CAUSE, StatusQuery.PAPER):
+                link.drain()
+                link.write(status_query(query))
+                answer = link.read(self._config.status_timeout)
+                if answer is None:
+                    break
+                answers[query] = answer[-1]
+        except (OSError, ValueError) as err:
+            raise _translate(self._config, err) from err
+        state, reason = read_status(answers)
+        return self._status(state, reason)
+
+    def _status(self, state: DeviceState, reason: DeviceErrorCode | None = None,
+                params: dict[str, str | int] | None = None) -> DeviceStatus:
+        values = dict(params or ({"device": self.device_id} if reason else {}))
+        return DeviceStatus(self.device_id, DeviceKind.PRINTER, state, reason,
+                            tuple(sorted(values.items())))
+
+    def _open(self) -> _Link:
+        if self._link is None:
+            printer = self._build()
+            try:
+                printer.open(raise_not_found=True)
+                if self._config.connection is ConnectionKind.SERIAL:
+                    printer.device.write_timeout = self._config.timeout
+            except Exception as err:
+                raise _translate(self._config, err) from err
+            self._link = _Link(printer, self._config.connection, self._config)
+        return self._link
+
+    def _drop(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+
+    def _build(self) -> Any:
+        c = self._config
+        kind = c.connection
+        if kind is ConnectionKind.NETWORK:
+            return Network(c.host, c.port, timeout=c.timeout, profile=c.profile)
+        if kind is ConnectionKind.SERIAL:
+            return Serial(c.serial_port, baudrate=c.baudrate, timeout=c.status_timeout,
+                          profile=c.profile)
+        if kind is ConnectionKind.FILE:
+            return _DeviceFile(c.path, c.timeout, profile=c.profile)
+        if not escpos_usb.is_usable():
+            raise DeviceError(DeviceErrorCode.NOT_SUPPORTED,
+                              {"device": c.device_id, "reason": "pyusb is not installed"})
+        return Usb(c.usb_vendor_id, c.usb_product_id, timeout=int(c.timeout * 1000),
+                   in_ep=c.usb_in_ep, out_ep=c.usb_out_ep, profile=c.profile)
