@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 
 from escpos.capabilities import CAPABILITIES, get_profile
 from escpos.printer import File, Network, Serial, Usb
@@ -156,11 +156,13 @@ class _DeviceFile(File):  # type: ignore[misc]
             is_device = stat.S_ISCHR(os.stat(self.devfile).st_mode)
         except OSError:
             is_device = False
+        handle: IO[bytes]
         if is_device:
             self._fd = os.open(self.devfile, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-            self.device = os.fdopen(self._fd, "r+b", buffering=0)
+            handle = os.fdopen(self._fd, "r+b", buffering=0)
         else:  # File opens "wb", which would empty the file at every reconnect
-            self.device = open(self.devfile, "ab")  # noqa: SIM115 (closed by close())
+            handle = open(self.devfile, "ab")  # noqa: SIM115 (closed by close())
+        self.device = handle
 
     def _raw(self, msg: bytes) -> None:
         if self._fd is None:

@@ -7,6 +7,7 @@ answers DLE EOT status queries as told (or never). What it recorded is decoded w
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import select
@@ -24,6 +25,7 @@ from devices.escpos_decode import Op, Printed, decode, replay
 from devices.escpos_printer import ConnectionKind, EscposPrinter, PrinterConfig
 from devices.fakes_printer import FakePrinter
 from devices.ports import DeviceState
+from devices.receipt_doc import Align
 from devices.receipt_layout import lay_out
 from devices.receipt_preview import sample_receipt
 from devices.text_width import display_width
@@ -209,8 +211,8 @@ def test_a_printer_without_a_chinese_font_gets_the_receipt_as_an_image(
     ops = decode(listener.wait(1)[0])
     assert not [op for op in ops if op.name in ("text", "chinese")]
     rasters = [op.value for op in ops if op.name == "raster"]
-    assert {width for width, _ in rasters} == {384}  # type: ignore[misc]
-    assert sum(height for _, height in rasters) > 1000  # type: ignore[misc]
+    assert {size[0] for size in rasters if isinstance(size, tuple)} == {384}
+    assert sum(size[1] for size in rasters if isinstance(size, tuple)) > 1000
     assert replay(ops).items[-1] == Op("cut", (True, 0))
 
 
@@ -293,12 +295,7 @@ def test_a_missing_device_file_is_not_found_with_its_path(tmp_path: Path) -> Non
 
 
 def test_usb_without_pyusb_is_not_supported_here() -> None:
-    pytest.importorskip_reason = None
-    try:
-        import usb  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        pass
-    else:
+    if importlib.util.find_spec("usb") is not None:
         pytest.skip("pyusb is installed: a USB printer would be looked for")
     printer = EscposPrinter(PrinterConfig("u", ConnectionKind.USB, usb_vendor_id=0x0416,
                                           usb_product_id=0x5011))
@@ -386,3 +383,83 @@ def test_contract_paper_out_refuses_the_receipt_until_paper_is_loaded(
         driver.server.wait(4)
     assert driver.printed() == 1
     printer.close()
+
+
+def test_the_byte_stream_styles_lines_and_ends_with_feed_and_cut() -> None:
+    from devices.escpos_bytes import PrintFormat, receipt_bytes
+
+    rendered = receipt_bytes(sample_receipt(), PrintFormat(32))
+    ops = decode(rendered.data)
+    assert ops[:2] == [Op("init"), Op("chinese", True)]
+    assert ops[2:5] == [Op("align", Align.CENTER), Op("size", (1, 2)), Op("kanji_size", (1, 2))]
+    heading = replay(ops).lines[1]
+    assert (heading.text, heading.bold, heading.align) == ("消费小票", True, Align.CENTER)
+    due = next(line for line in replay(ops).lines if line.text.startswith("应收"))
+    assert due.bold
+    qr_start = ops.index(Op("qr_model", 2))
+    assert ops[qr_start:qr_start + 5] == [
+        Op("qr_model", 2), Op("qr_module", 6), Op("qr_level", "M"),
+        Op("qr_store", "https://r.example.cn/e/T20261123-0001"), Op("qr_print")]
+    assert ops[-2:] == [Op("feed", 4), Op("cut", (True, 0))]
+
+
+def test_a_receipt_without_cut_still_feeds_past_the_tear_bar() -> None:
+    from devices.escpos_bytes import PrintFormat, receipt_bytes
+    from devices.receipt_doc import Receipt, Text
+
+    ops = decode(receipt_bytes(Receipt("r", (Text("x"),), cut=False), PrintFormat(48)).data)
+    assert ops[-1] == Op("feed", 4) and not [op for op in ops if op.name == "cut"]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"\x1bZ", "unknown command ESC 'Z'"),
+    (b"\x1dx\x00", "unknown command GS 'x'"),
+    (b"\x07", "unknown control byte 0x07"),
+    (b"\x1dv0\x00\x02\x00\x10\x00\xff", "GS v 0 image data cut short"),
+    (b"\x1b@\x1c&\xa3", "broken GBK double-byte character"),
+    (b"\x1b@\x9d", "text in unknown code page 0"),
+])
+def test_the_decoder_rejects_what_it_does_not_know_and_says_where(
+    data: bytes, message: str
+) -> None:
+    from devices.escpos_decode import DecodeError
+
+    with pytest.raises(DecodeError, match=message) as raised:
+        decode(data, code_pages={})
+    assert "at offset" in str(raised.value)
+
+
+@pytest.mark.parametrize(("answers", "state", "reason"), [
+    ({}, DeviceState.CONNECTED, DeviceErrorCode.STATUS_UNKNOWN),
+    ({1: 0x00}, DeviceState.CONNECTED, DeviceErrorCode.STATUS_UNKNOWN),  # not a status byte
+    (GOOD, DeviceState.CONNECTED, None),
+    ({1: 0x12}, DeviceState.CONNECTED, None),
+    ({1: 0x12, 2: 0x12, 4: 0x1E}, DeviceState.CONNECTED, DeviceErrorCode.PAPER_LOW),
+    (PAPER_OUT, DeviceState.ERROR, DeviceErrorCode.PAPER_OUT),
+    ({1: 0x12, 2: 0x12, 4: 0x72}, DeviceState.ERROR, DeviceErrorCode.PAPER_OUT),
+    ({1: 0x1A, 2: 0x16, 4: 0x12}, DeviceState.ERROR, DeviceErrorCode.COVER_OPEN),
+    ({1: 0x1A, 2: 0x52, 4: 0x12}, DeviceState.ERROR, DeviceErrorCode.PRINTER_FAULT),
+    ({1: 0x1A, 2: 0x12, 4: 0x12}, DeviceState.ERROR, DeviceErrorCode.PRINTER_OFFLINE),
+])
+def test_status_answers_are_read_as_epson_lays_their_bits_out(
+    answers: dict[int, int], state: DeviceState, reason: DeviceErrorCode | None
+) -> None:
+    from devices.escpos_bytes import StatusQuery
+    from devices.escpos_decode import read_status
+
+    assert read_status({StatusQuery(n): b for n, b in answers.items()}) == (state, reason)
+
+
+def test_the_fake_records_raw_bytes_and_fails_the_next_job_once() -> None:
+    fake = FakePrinter()
+    fake.send_raw(drawer_kick())
+    assert bytes(fake.raw) == b"\x1bp\x00\x19\xfa"
+    fake.fail_next(DeviceErrorCode.COVER_OPEN)
+    with pytest.raises(DeviceError):
+        fake.print_receipt(sample_receipt())
+    fake.print_receipt(sample_receipt())
+    assert len(fake.printed) == 1
+    fake.offline()
+    with pytest.raises(DeviceError):
+        fake.send_raw(b"x")
+    assert fake.status().reason is DeviceErrorCode.PRINTER_OFFLINE
