@@ -29,7 +29,13 @@ from escpos.printer import File, Network, Serial, Usb
 from escpos.printer import usb as escpos_usb
 
 from devices.errors import DeviceError, DeviceErrorCode
-from devices.escpos_bytes import PrintFormat, StatusQuery, receipt_bytes, status_query
+from devices.escpos_bytes import (
+    PrintFormat,
+    Rendered,
+    StatusQuery,
+    receipt_bytes,
+    status_query,
+)
 from devices.escpos_decode import read_status
 from devices.ports import DeviceKind, DeviceState, DeviceStatus
 from devices.receipt_doc import Receipt
@@ -77,7 +83,9 @@ class PrinterConfig:
     status_timeout: float = 0.5  # one status answer
 
     def __post_init__(self) -> None:
-        for field, reason in self._problems():
+        problems = self._problems()
+        if problems:
+            field, reason = problems[0]
             raise DeviceError(DeviceErrorCode.CONFIG_INVALID,
                               {"device": self.device_id, "field": field, "reason": reason})
 
@@ -152,16 +160,14 @@ class _DeviceFile(File):  # type: ignore[misc]
         self._fd: int | None = None
 
     def open(self, raise_not_found: bool = True) -> None:
-        try:
-            is_device = stat.S_ISCHR(os.stat(self.devfile).st_mode)
-        except OSError:
-            is_device = False
+        # Never created: a missing /dev/usb/lp0 is "not found", not a new plain file; and
+        # not "wb" as File opens it, which would empty a plain file at every reconnect.
         handle: IO[bytes]
-        if is_device:
+        if stat.S_ISCHR(os.stat(self.devfile).st_mode):
             self._fd = os.open(self.devfile, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
             handle = os.fdopen(self._fd, "r+b", buffering=0)
-        else:  # File opens "wb", which would empty the file at every reconnect
-            handle = open(self.devfile, "ab")  # noqa: SIM115 (closed by close())
+        else:
+            handle = os.fdopen(os.open(self.devfile, os.O_WRONLY | os.O_APPEND), "ab")
         self.device = handle
 
     def _raw(self, msg: bytes) -> None:
@@ -220,7 +226,8 @@ class _Link:
             return bytes(device.read(1)) or None
         if self.kind is ConnectionKind.USB:
             try:
-                return bytes(device.read(self.printer.in_ep, 16, int(timeout * 1000))) or None
+                wait_ms = max(int(timeout * 1000), 1)  # 0 would be libusb's "wait forever"
+                return bytes(device.read(self.printer.in_ep, 16, wait_ms)) or None
             except Exception as err:  # pyusb's USBTimeoutError, not importable without pyusb
                 if type(err).__name__ == "USBTimeoutError":
                     return None
@@ -296,8 +303,12 @@ class EscposPrinter:
     def device_id(self) -> str:
         return self._config.device_id
 
+    def render(self, receipt: Receipt) -> Rendered:
+        """The bytes ``print_receipt`` sends for ``receipt`` (``devices doctor`` shows them)."""
+        return receipt_bytes(receipt, self._format)
+
     def print_receipt(self, receipt: Receipt) -> None:
-        rendered = receipt_bytes(receipt, self._format)
+        rendered = self.render(receipt)
         if rendered.layout.replaced:
             log.warning("receipt %s: %d characters not printable, printed as '?': %s",
                         receipt.job_id, len(rendered.layout.replaced),

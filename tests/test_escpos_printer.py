@@ -285,13 +285,15 @@ def test_a_plain_file_takes_the_receipt_and_its_status_is_unknown(tmp_path: Path
     assert printed(out.read_bytes()).of("qr") == ["https://r.example.cn/e/T20261123-0001"]
 
 
-def test_a_missing_device_file_is_not_found_with_its_path(tmp_path: Path) -> None:
-    path = str(tmp_path / "missing" / "lp0")
-    printer = EscposPrinter(PrinterConfig("p", ConnectionKind.FILE, path=path))
+def test_a_missing_device_file_is_not_found_and_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "lp0"  # /dev/usb/lp0 while the printer is unplugged
+    printer = EscposPrinter(PrinterConfig("p", ConnectionKind.FILE, path=str(path)))
     with pytest.raises(DeviceError) as raised:
         printer.print_receipt(sample_receipt())
     assert (raised.value.code, raised.value.params) == (
-        DeviceErrorCode.NOT_FOUND, {"device": "p", "path": path})
+        DeviceErrorCode.NOT_FOUND, {"device": "p", "path": str(path)})
+    assert printer.status().reason is DeviceErrorCode.NOT_FOUND
+    assert not path.exists()
 
 
 def test_usb_without_pyusb_is_not_supported_here() -> None:

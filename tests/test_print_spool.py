@@ -11,13 +11,19 @@ from test_escpos_printer import Listener, network
 
 from devices.errors import DeviceErrorCode
 from devices.escpos_decode import Op, decode, replay
+from devices.escpos_printer import EscposPrinter
 from devices.fakes_printer import FakePrinter
-from devices.ports import DeviceState, DeviceStatus
+from devices.ports import DeviceState, DeviceStatus, ReceiptPrinter
 from devices.print_spool import PrintSpool
 from devices.receipt_doc import Receipt, Text
 from devices.receipt_preview import sample_receipt
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def test_the_fake_and_the_adapter_are_receipt_printers() -> None:
+    printers: list[ReceiptPrinter] = [FakePrinter(), network(9100)]  # mypy checks the port
+    assert [isinstance(p, (FakePrinter, EscposPrinter)) for p in printers] == [True, True]
 
 
 def receipt(job_id: str) -> Receipt:
