@@ -19,7 +19,8 @@ import select
 import stat
 import threading
 import time
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, Any
@@ -40,7 +41,7 @@ from devices.escpos_decode import read_status
 from devices.ports import DeviceKind, DeviceState, DeviceStatus
 from devices.receipt_doc import Receipt
 
-__all__ = ["ConnectionKind", "EscposPrinter", "PrinterConfig"]
+__all__ = ["ConnectionKind", "EscposPrinter", "PrinterConfig", "printer_config"]
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,7 @@ class PrinterConfig:
     def __post_init__(self) -> None:
         problems = self._problems()
         if problems:
-            field, reason = problems[0]
-            raise DeviceError(DeviceErrorCode.CONFIG_INVALID,
-                              {"device": self.device_id, "field": field, "reason": reason})
+            raise _invalid(self.device_id, *problems[0])
 
     @property
     def address(self) -> str:
@@ -144,6 +143,42 @@ class PrinterConfig:
         if name not in pages or "python_encode" not in known:
             return [("encoding", f"a code page of profile {self.profile}, such as CP437")]
         return []
+
+
+def printer_config(table: Mapping[str, Any]) -> PrinterConfig:
+    """A PrinterConfig from the settings' ``[devices.printer]`` table (``id`` is device_id).
+
+    An unknown or missing key, or a value of the wrong type, is CONFIG_INVALID naming it.
+    """
+    device = str(table.get("id", "printer"))
+    hints = typing.get_type_hints(PrinterConfig)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = "device_id" if key == "id" else key
+        if name not in hints:
+            raise _invalid(device, key, "unknown key")
+        values[name] = _typed(device, key, value, hints[name])
+    for name, key in (("device_id", "id"), ("connection", "connection")):
+        if name not in values:
+            raise _invalid(device, key, "missing")
+    return PrinterConfig(**values)
+
+
+def _typed(device: str, key: str, value: object, hint: type) -> object:
+    if hint is ConnectionKind:
+        if value in {k.value for k in ConnectionKind}:
+            return ConnectionKind(value)
+        raise _invalid(device, key, "one of " + ", ".join(k.value for k in ConnectionKind))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise _invalid(device, key, f"not a {hint.__name__}")
+    return value
+
+
+def _invalid(device: str, field: str, reason: str) -> DeviceError:
+    return DeviceError(DeviceErrorCode.CONFIG_INVALID,
+                       {"device": device, "field": field, "reason": reason})
 
 
 class _DeviceFile(File):  # type: ignore[misc]

@@ -22,7 +22,7 @@ import pytest
 from devices.errors import DeviceError, DeviceErrorCode
 from devices.escpos_bytes import DrawerPin, drawer_kick
 from devices.escpos_decode import Op, Printed, decode, replay
-from devices.escpos_printer import ConnectionKind, EscposPrinter, PrinterConfig
+from devices.escpos_printer import ConnectionKind, EscposPrinter, PrinterConfig, printer_config
 from devices.fakes_printer import FakePrinter
 from devices.ports import DeviceState
 from devices.receipt_doc import Align
@@ -330,6 +330,32 @@ def test_a_bad_printer_config_names_its_field(fields: dict[str, object], field: 
     assert raised.value.code is DeviceErrorCode.CONFIG_INVALID
     assert raised.value.params["field"] == field
     assert raised.value.params["device"] == "front"
+
+
+def test_the_settings_table_becomes_a_printer_config() -> None:
+    config = printer_config({"id": "front", "connection": "network", "host": "10.0.0.9",
+                             "width": 48, "status_timeout": 1, "has_chinese_font": True})
+    assert config == PrinterConfig("front", ConnectionKind.NETWORK, host="10.0.0.9", width=48,
+                                   status_timeout=1.0)
+    assert config.print_format().columns == 48
+
+
+@pytest.mark.parametrize(("table", "field", "reason"), [
+    ({"connection": "network", "host": "h"}, "id", "missing"),
+    ({"id": "p", "host": "h"}, "connection", "missing"),
+    ({"id": "p", "connection": "bluetooth"}, "connection", "one of usb, serial, network, file"),
+    ({"id": "p", "connection": "network", "host": "h", "hots": "h"}, "hots", "unknown key"),
+    ({"id": "p", "connection": "network", "host": "h", "port": "9100"}, "port", "not a int"),
+    ({"id": "p", "connection": "network", "host": "h", "width": True}, "width", "not a int"),
+    ({"id": "p", "connection": "file", "path": "/dev/usb/lp0", "has_chinese_font": 1},
+     "has_chinese_font", "not a bool"),
+])
+def test_a_bad_settings_table_names_the_key(table: dict[str, object], field: str,
+                                           reason: str) -> None:
+    with pytest.raises(DeviceError) as raised:
+        printer_config(table)
+    assert raised.value.code is DeviceErrorCode.CONFIG_INVALID
+    assert (raised.value.params["field"], raised.value.params["reason"]) == (field, reason)
 
 
 class _NetworkDriver:
