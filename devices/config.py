@@ -1,0 +1,225 @@
+"""The devices section of the store's settings (TOML): which devices it has and how wired.
+
+    [devices]
+    input_dir = "/dev/input"                    # optional
+    overrides = "/var/lib/salon-edge/hid-overrides.json"
+
+    [[devices.scanner]]                         # or [[devices.card_reader]]
+    id = "front-scanner"
+    evdev = "usb-Honeywell_1900-event-kbd"      # a by-id name or path, or "0c2e:0b61[:serial]"
+    # serial = "/dev/serial/by-id/usb-FTDI-if00-port0"   (instead of evdev)
+    # protocol = "stx-etx-hex"                  (a serial reader's protocol)
+
+    [devices.printer]   ... (see devices.escpos_printer.PrinterConfig)
+    [devices.drawer]    via = "printer" | "relay", and the fields of its config
+    [devices.light]     [devices.buzzer]     [devices.call_button]
+
+Every table becomes one of the adapters' frozen config dataclasses; a key it does not
+know, a missing one, or a value of the wrong type is a ``DeviceError(CONFIG_INVALID)``
+naming the device and the field, so a typo is reported at start, not ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from devices.drawer import PrinterKickConfig, RelayDrawerConfig
+from devices.errors import DeviceError, DeviceErrorCode
+from devices.escpos_printer import PrinterConfig, printer_config
+from devices.gpio_devices import (
+    BuzzerConfig,
+    CallButtonConfig,
+    StatusLightConfig,
+    check_distinct_pins,
+)
+from devices.ports import DeviceKind
+from devices.serial_protocols import PROTOCOL_KEYS, SerialProtocol, protocol_from_config
+
+__all__ = ["DevicesConfig", "InputConfig", "build_config", "load_config", "parse_config"]
+
+_C = TypeVar("_C")
+
+
+@dataclass(frozen=True, slots=True)
+class InputConfig:
+    """A scanner or card reader: read through evdev (``evdev``) or a serial port (``serial``)."""
+
+    device_id: str
+    kind: DeviceKind
+    evdev: str = ""
+    serial: str = ""
+    protocol: SerialProtocol | None = None
+    layout: str = "us"
+    idle_gap_ms: int = 100
+    stale_after_ms: int = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class DevicesConfig:
+    inputs: tuple[InputConfig, ...] = ()
+    printer: PrinterConfig | None = None
+    drawer: PrinterKickConfig | RelayDrawerConfig | None = None
+    light: StatusLightConfig | None = None
+    buzzer: BuzzerConfig | None = None
+    call_button: CallButtonConfig | None = None
+    input_dir: str = "/dev/input"
+    overrides: str = ""
+
+    def device_ids(self) -> list[str]:
+        singles = (self.printer, self.drawer, self.light, self.buzzer, self.call_button)
+        return [i.device_id for i in self.inputs] + [
+            c.device_id for c in singles if c is not None
+        ]
+
+
+def _invalid(device: str, field: str, reason: str) -> DeviceError:
+    return DeviceError(DeviceErrorCode.CONFIG_INVALID,
+                       {"device": device, "field": field, "reason": reason})
+
+
+def _check_type(device: str, field: str, value: Any, tp: Any) -> Any:
+    """``value`` as a ``tp``: enums from their value, tuples from arrays; else CONFIG_INVALID."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(device, field, value, option)
+            except DeviceError:
+                continue
+        raise _invalid(device, field, "wrong type")
+    if origin is tuple:
+        (item, _) = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            raise _invalid(device, field, "not a list")
+        return tuple(_check_type(device, field, v, item) for v in value)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in tp)
+            raise _invalid(device, field, f"one of {allowed}") from None
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool):
+        raise _invalid(device, field, "not a number")
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise _invalid(device, field, f"not a {tp.__name__}")
+    return value
+
+
+def build_config(cls: type[_C], table: Mapping[str, Any], *, exclude: tuple[str, ...] = (),
+                 **given: Any) -> _C:
+    """A config dataclass from a TOML table (``id`` is its ``device_id``), checked by field."""
+    device = str(table.get("id", given.get("device_id", "?")))
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = dict(given)
+    for key, value in table.items():
+        name = "device_id" if key == "id" else key
+        if name in exclude or name in given:
+            continue
+        if name not in fields:
+            raise _invalid(device, key, "unknown key")
+        values[name] = _check_type(device, key, value, hints[name])
+    for name, f in fields.items():
+        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if no_default and name not in values:
+            raise _invalid(device, "id" if name == "device_id" else name, "missing")
+    return cls(**values)
+
+
+_INPUT_KEYS = ("id", "evdev", "serial", "layout", "idle_gap_ms", "stale_after_ms")
+
+
+def _input(table: Mapping[str, Any], kind: DeviceKind) -> InputConfig:
+    device = str(table.get("id", "?"))
+    if bool(table.get("evdev")) == bool(table.get("serial")):
+        raise _invalid(device, "evdev", "give one of evdev or serial")
+    protocol = None
+    if table.get("serial"):
+        # The protocol's name and any of its fields overridden sit in the device's table.
+        protocol = protocol_from_config(device, table, other_keys=_INPUT_KEYS)
+        rest = {k: v for k, v in table.items() if k not in PROTOCOL_KEYS}
+    else:
+        stray = sorted(k for k in table if k in PROTOCOL_KEYS)
+        if stray:
+            raise _invalid(device, stray[0], "only for a serial reader")
+        rest = dict(table)
+    return build_config(InputConfig, rest, kind=kind, protocol=protocol)
+
+
+def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
+    """The ``[devices]`` table of the settings (a mapping, as tomllib reads it)."""
+    known = {"input_dir", "overrides", "scanner", "card_reader", "printer", "drawer", "light",
+             "buzzer", "call_button"}
+    for key in table:
+        if key not in known:
+            raise _invalid("devices", key, "unknown key")
+    inputs = [
+        _input(entry, kind)
+        for key, kind in (("scanner", DeviceKind.SCANNER), ("card_reader", DeviceKind.CARD_READER))
+        for entry in _tables(table, key)
+    ]
+    printer = printer_config(table["printer"]) if "printer" in table else None
+    drawer: PrinterKickConfig | RelayDrawerConfig | None = None
+    if "drawer" in table:
+        via = table["drawer"].get("via")
+        if via == "printer":
+            if printer is None:
+                raise _invalid(str(table["drawer"].get("id", "drawer")), "via", "no printer")
+            drawer = build_config(PrinterKickConfig, table["drawer"], exclude=("via",))
+        elif via == "relay":
+            drawer = build_config(RelayDrawerConfig, table["drawer"], exclude=("via",))
+        else:
+            raise _invalid(str(table["drawer"].get("id", "drawer")), "via", "printer or relay")
+    light = build_config(StatusLightConfig, table["light"]) if "light" in table else None
+    buzzer = build_config(BuzzerConfig, table["buzzer"]) if "buzzer" in table else None
+    button = (build_config(CallButtonConfig, table["call_button"])
+              if "call_button" in table else None)
+    relay = drawer if isinstance(drawer, RelayDrawerConfig) else None
+    check_distinct_pins([c for c in (light, buzzer, button, relay) if c is not None])
+    config = DevicesConfig(
+        inputs=tuple(inputs), printer=printer, drawer=drawer, light=light, buzzer=buzzer,
+        call_button=button, input_dir=_check_type("devices", "input_dir",
+                                                  table.get("input_dir", "/dev/input"), str),
+        overrides=_check_type("devices", "overrides", table.get("overrides", ""), str),
+    )
+    ids = config.device_ids()
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise _invalid(twice[0], "id", "used by two devices")
+    return config
+
+
+def _tables(table: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    entries = table.get(key, [])
+    if isinstance(entries, Mapping):
+        entries = [entries]
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise _invalid("devices", key, "not a table")
+    return entries
+
+
+def load_config(path: Path) -> DevicesConfig:
+    """The ``[devices]`` table of a TOML settings file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise _invalid("devices", str(path), err.strerror or type(err).__name__) from err
+    except tomllib.TOMLDecodeError as err:
+        raise _invalid("devices", str(path), str(err)) from err
+    section = data.get("devices", {})
+    if not isinstance(section, Mapping):
+        raise _invalid("devices", "devices", "not a table")
+    return parse_config(section)
