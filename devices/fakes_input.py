@@ -71,10 +71,14 @@ class FakeInput:
         with self._ready:
             self.open_calls += 1
             if not self.plugged:
-                raise DeviceError(DeviceErrorCode.NOT_FOUND, {"device": self._device_id})
+                raise DeviceError(DeviceErrorCode.NOT_FOUND, {
+                    "device": self._device_id, "path": f"fake:{self._device_id}",
+                })
             if self.open_failures > 0:
                 self.open_failures -= 1
-                raise DeviceError(self.open_error, {"device": self._device_id})
+                raise DeviceError(self.open_error, {
+                    "device": self._device_id, "path": f"fake:{self._device_id}",
+                })
             self.opened = self.grabbed = True
 
     def read(self, timeout: float) -> list[DeviceInput]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from hub.devices_cli import add_devices_commands
 from hub.store_cli import add_store_commands
 
 __all__ = ["main"]
@@ -46,6 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="keep the demo store here (default: a temporary directory, removed)")
     demo.set_defaults(handler=_demo)
     add_store_commands(commands)
+    add_devices_commands(commands)
     return parser
 
 

@@ -1,0 +1,269 @@
+"""``salon-edge devices doctor|listen``: set up and check a store's hardware.
+
+``doctor`` lists the input devices, serial ports and printers it can see and which
+configured device is which, opens each configured device once, then (unless
+``--no-self-test``) prints a self-test receipt in the chosen language, kicks the
+drawer, blinks the light and beeps. ``listen`` shows decoded inputs and device states
+live. Exit status: 0 done, 1 a configured device is missing or failed its test,
+2 a usage or configuration error. Scanned pay codes and card UIDs are shown masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import queue
+import socket
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from devices.config import DevicesConfig
+    from devices.ports import DeviceStatus
+    from devices.receipt_doc import Receipt
+    from hub.device_setup import Devices
+    from kiosk.i18n import Locale
+
+__all__ = ["add_devices_commands", "describe_item"]
+
+OK, CHECK_FAILED, REFUSED = 0, 1, 2
+
+
+def add_devices_commands(commands: Any) -> None:
+    """Add ``devices`` and its actions to the ``salon-edge`` subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=None,
+                        help="the settings file whose [devices] table names the devices "
+                             "(default: none configured)")
+    common.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN",
+                        help="language of the report and the self-test receipt (default zh_CN)")
+    devices = commands.add_parser(
+        "devices", help="the store's hardware: doctor, listen",
+        description="Find and check scanners, card readers, the printer, drawer and lights. "
+                    "Exit status: 0 done, 1 a device is missing or failed, 2 usage error.")
+    actions = devices.add_subparsers(dest="devices_action", metavar="ACTION", required=True)
+    doctor = actions.add_parser("doctor", parents=[common],
+                                help="list what is plugged in, check the configured devices, "
+                                     "print a self-test receipt")
+    doctor.add_argument("--no-self-test", action="store_true",
+                        help="do not print, kick the drawer, blink or beep")
+    doctor.set_defaults(handler=_doctor)
+    listen = actions.add_parser("listen", parents=[common],
+                                help="show decoded scans, cards and device states live")
+    listen.add_argument("--seconds", type=float, default=None,
+                        help="stop after this long (default: until Ctrl-C)")
+    listen.add_argument("--fake-devices", action="store_true",
+                        help="listen to fake devices that replay a few sample inputs")
+    listen.set_defaults(handler=_listen)
+
+
+def _load(args: argparse.Namespace, out: TextIO) -> DevicesConfig | None:
+    from devices.config import DevicesConfig, load_config
+    from devices.errors import DeviceError
+    from kiosk.i18n import render_error
+
+    if args.config is None:
+        return DevicesConfig()
+    try:
+        return load_config(args.config)
+    except DeviceError as err:
+        print(render_error(err, args.lang), file=out)
+        return None
+
+
+def _state_text(status: DeviceStatus, locale: Locale) -> str:
+    from devices.errors import DeviceError
+    from kiosk.i18n import render_error, text
+
+    state = text(f"cli.devices_state_{status.state.value}", locale)
+    if status.reason is None:
+        return state
+    return f"{state}: {render_error(DeviceError(status.reason, dict(status.params)), locale)}"
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from devices.doctor import check_inputs, self_test, survey
+    from devices.ports import DeviceState
+    from hub.device_setup import build_devices
+    from kiosk.i18n import render_error, text
+
+    out: TextIO = sys.stdout
+    locale: Locale = args.lang
+    config = _load(args, out)
+    if config is None:
+        return REFUSED
+    seen = survey(config)
+    print(text("cli.devices_hid_heading", locale), file=out)
+    for hid in seen.hid:
+        role = text(f"cli.devices_role_{hid.classification.role.value}", locale)
+        name = hid.device.name or "?"
+        mine = f" -> {hid.configured_as}" if hid.configured_as else ""
+        problem = f" ({render_error(_error(hid.device.error), locale)})" if hid.device.error else ""
+        print(f"  {hid.device.path}  {hid.device.stable_id}  \"{name}\"  {role}{mine}{problem}",
+              file=out)
+    _none_if_empty(seen.hid, out, locale)
+    print(text("cli.devices_serial_heading", locale), file=out)
+    for port, device_id in seen.serial:
+        label = " ".join(x for x in (port.stable_path, port.usb_id, port.description) if x)
+        print(f"  {port.path}  {label}" + (f" -> {device_id}" if device_id else ""), file=out)
+    _none_if_empty(seen.serial, out, locale)
+    print(text("cli.devices_printer_heading", locale), file=out)
+    for printer in seen.usb_printers:
+        print(f"  {printer.usb_id}  {printer.product}  {printer.lp_node}", file=out)
+    _none_if_empty(seen.usb_printers, out, locale)
+
+    devices = build_devices(config, lambda: datetime.now(UTC), watch=False)
+    try:
+        statuses = {s.device_id: s for s in devices.manager.statuses()}
+        inputs = [(m.device, m.kind) for m in devices.manager.inputs()]
+        statuses.update({s.device_id: s for s in check_inputs(inputs)})
+        if devices.printer is not None:
+            statuses[devices.printer.device_id] = devices.printer.status()
+        print(text("cli.devices_configured_heading", locale), file=out)
+        for status in statuses.values():
+            kind = text(f"cli.devices_kind_{status.kind.value}", locale)
+            print(f"  {status.device_id}  {kind}  {_state_text(status, locale)}", file=out)
+        _none_if_empty(list(statuses.values()), out, locale)
+        failed = any(s.state in (DeviceState.MISSING, DeviceState.ERROR)
+                     for s in statuses.values())
+        if not args.no_self_test and statuses:
+            receipt = _self_test_receipt(list(statuses.values()), locale)
+            print(text("cli.devices_self_test_heading", locale), file=out)
+            for result in self_test(receipt, devices.printer, devices.drawer, devices.light,
+                                    devices.buzzer):
+                outcome = (text("cli.devices_self_test_ok", locale) if result.error is None
+                           else render_error(result.error, locale))
+                print(f"  {result.device_id}  {outcome}", file=out)
+                failed = failed or result.error is not None
+    finally:
+        devices.close()
+    return CHECK_FAILED if failed else OK
+
+
+def _error(code: Any) -> Any:
+    from devices.errors import DeviceError
+
+    return DeviceError(code, {})
+
+
+def _none_if_empty(items: list[Any], out: TextIO, locale: Locale) -> None:
+    from kiosk.i18n import text
+
+    if not items:
+        print("  " + text("cli.devices_none", locale), file=out)
+
+
+def _addresses() -> str:
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return "-"
+    return ", ".join(sorted({str(info[4][0]) for info in infos})) or "-"
+
+
+def _self_test_receipt(statuses: list[DeviceStatus], locale: Locale) -> Receipt:
+    from devices.receipt_doc import Align, Receipt, Row, Rule, Text
+    from hub.cli import _version
+    from kiosk.i18n import text
+
+    now = datetime.now().astimezone()
+    blocks: list[Any] = [
+        Text(text("cli.devices_receipt_title", locale), Align.CENTER, big=True),
+        Rule(),
+        Row(text("cli.devices_receipt_time", locale), f"{now:%Y-%m-%d %H:%M}"),
+        Row(text("cli.devices_receipt_host", locale), socket.gethostname()),
+        Row(text("cli.devices_receipt_network", locale), _addresses()),
+        Row(text("cli.devices_receipt_version", locale), f"{_version()} / {platform.machine()}"),
+        Rule(),
+    ]
+    blocks += [Row(s.device_id, text(f"cli.devices_state_{s.state.value}", locale))
+               for s in statuses]
+    blocks += [Rule(), Text(text("cli.devices_receipt_footer", locale), Align.CENTER)]
+    return Receipt(job_id=f"self-test-{now:%Y%m%d%H%M%S}", blocks=tuple(blocks))
+
+
+def describe_item(item: Any, locale: Locale) -> str:
+    """One queued input or state change as a line for ``listen`` (pay codes, cards masked)."""
+    from devices.ports import DeviceStateChanged, StaffCalled
+    from kiosk.i18n import text
+    from salon.scans import BarcodeScanned, CardPresented, PayCodeScanned, ScanGarbled
+
+    if isinstance(item, DeviceStateChanged):
+        status = item.status
+        return f"{status.device_id}: {_state_text(status, locale)}"
+    if isinstance(item, BarcodeScanned):
+        return text("cli.devices_barcode", locale, device=item.device_id,
+                    symbology=item.symbology.value, code=item.code)
+    if isinstance(item, PayCodeScanned):
+        return text("cli.devices_pay_code", locale, device=item.device_id,
+                    wallet=text(f"cli.devices_wallet_{item.wallet.value}", locale),
+                    code=_masked(item.code))
+    if isinstance(item, CardPresented):
+        return text("cli.devices_card", locale, device=item.device_id,
+                    source=item.source.value, uid=_masked(item.uid))
+    if isinstance(item, ScanGarbled):
+        return text("cli.devices_garbled", locale, device=item.device_id,
+                    reason=item.reason.value, length=item.length)
+    if isinstance(item, StaffCalled):
+        return text("cli.devices_staff_called", locale, device=item.device_id)
+    return repr(item)
+
+
+def _masked(code: str) -> str:
+    return "*" * max(len(code) - 4, 0) + code[-4:]
+
+
+def _sample_inputs(devices: Devices) -> Callable[[], None]:
+    """For ``--fake-devices``: a barcode, a pay code, a card, an unplugged scanner and back."""
+    from devices.fakes import FakeCardReader, FakeScanner
+
+    scanner = next(d for d in devices.inputs if isinstance(d, FakeScanner))
+    reader = next(d for d in devices.inputs if isinstance(d, FakeCardReader))
+    steps: list[Callable[[], None]] = [
+        lambda: scanner.scan("6901234567892"),
+        lambda: scanner.scan("134567890123456789"),
+        lambda: reader.present("04:A1:B2:C3"),
+        lambda: scanner.scan("6901234567893"),
+        scanner.unplug,
+        scanner.replug,
+    ]
+
+    due = [time.monotonic() + 0.5]
+
+    def next_step() -> None:  # one step every half second, each seen before the next
+        if steps and time.monotonic() >= due[0]:
+            due[0] += 0.5
+            steps.pop(0)()
+    return next_step
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from hub.device_setup import build_devices, fake_devices
+
+    out: TextIO = sys.stdout
+    config = _load(args, out)
+    if config is None:
+        return REFUSED
+    clock = lambda: datetime.now(UTC)  # noqa: E731 - the one clock of this command
+    devices = fake_devices(clock) if args.fake_devices else build_devices(config, clock)
+    step = _sample_inputs(devices) if args.fake_devices else None
+    devices.manager.start()
+    deadline = None if args.seconds is None else time.monotonic() + args.seconds
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            if step is not None:
+                step()
+            try:
+                item = devices.manager.events.get(timeout=0.3)
+            except queue.Empty:
+                continue
+            print(describe_item(item, args.lang), file=out, flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        devices.close()
+    return OK

@@ -1,0 +1,88 @@
+"""``salon-edge devices doctor|listen`` on this machine: no hardware, a printer on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.cli import main
+from tests.test_escpos_printer import Listener, printed
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_doctor_finds_no_hardware_here_without_a_traceback() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "hub", "devices", "doctor", "--lang", "en"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    for heading in ("Input devices", "Serial ports", "USB printers", "Configured devices"):
+        assert heading in run.stdout
+
+
+def test_doctor_prints_a_chinese_self_test_receipt_and_reports_a_missing_scanner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener = Listener()
+    try:
+        config = tmp_path / "salon-edge.toml"
+        config.write_text(f"""
+[devices]
+input_dir = "{tmp_path / 'input'}"
+
+[[devices.scanner]]
+id = "front-scanner"
+evdev = "0c2e:0b61"
+
+[devices.printer]
+id = "printer"
+connection = "network"
+host = "127.0.0.1"
+port = {listener.port}
+timeout = 2.0
+status_timeout = 0.2
+
+[devices.drawer]
+id = "drawer"
+via = "printer"
+""", encoding="utf-8")
+        status = main(["devices", "doctor", "--config", str(config)])
+        out = capsys.readouterr().out
+        assert status == 1  # the scanner is not plugged in
+        assert "front-scanner" in out and "未找到" in out
+        received = b"".join(listener.wait(1))
+    finally:
+        listener.close()
+    paper = printed(received)
+    text = "\n".join(line.text for line in paper.lines)
+    assert "设备自检" in text and "front-scanner" in text
+    assert b"\x1bp\x00" in received and b"\x1bp\x01" in received  # the drawer, both pins
+
+
+def test_doctor_refuses_a_broken_config_with_its_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "salon-edge.toml"
+    config.write_text('[[devices.scanner]]\nid = "s"\nevdev = "0c2e:0b61"\nspeed = 3\n',
+                      encoding="utf-8")
+    assert main(["devices", "doctor", "--config", str(config), "--lang", "en"]) == 2
+    out = capsys.readouterr().out
+    assert "speed" in out and "s" in out
+
+
+def test_listen_shows_fake_inputs_with_pay_codes_and_cards_masked(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["devices", "listen", "--fake-devices", "--seconds", "6", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "barcode ean13 6901234567892" in out
+    assert "WeChat pay code" in out and "134567890123456789" not in out
+    assert "****B2C3" in out and "04A1B2C3" not in out
+    assert "unreadable (check_digit" in out
+    missing = out.index("scanner: missing")
+    assert "scanner: connected" in out[missing:]  # back after the replug
