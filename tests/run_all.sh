@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every check in order and stop at the first failure: ruff, mypy --strict on salon,
-# the import contracts, then pytest (whose summary line is the last thing printed).
+# edge_store and devices, the import contracts, then pytest (whose summary line is the last
+# thing printed).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -25,7 +26,7 @@ run_step() {
 }
 
 run_step "ruff check" "$bin/ruff" check .
-run_step "mypy --strict salon edge_store" "$bin/mypy" --strict salon edge_store
+run_step "mypy --strict salon edge_store devices" "$bin/mypy" --strict salon edge_store devices
 run_step "import contracts (lint-imports)" "$bin/lint-imports"
 
 printf '\n===== [4/4] pytest =====\n'
