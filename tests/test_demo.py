@@ -18,16 +18,17 @@ def _run(locale: str = "zh_CN") -> str:
 
 def test_demo_prints_each_step_of_the_day_in_chinese() -> None:
     text = _run()
+    # Amounts as the GBK printer prints them: full-width ￥, two columns wide.
     for expected in (
         "充值小票",
-        "赠送金额                 ¥200.00",
+        "赠送金额                ￥200.00",
         "面部护理10次卡",
-        "会员折扣               -¥12.80",  # gold tier: 9折 on the ¥128 cut
-        "应收                     ¥115.20",
-        "次卡抵扣1次            ¥198.00",  # one session of ¥1,980 / 10
+        "会员折扣              -￥12.80",  # gold tier: 9折 on the ¥128 cut
+        "应收                    ￥115.20",
+        "次卡抵扣1次           ￥198.00",  # one session of ¥1,980 / 10
         "剩余 9 次",
-        "积分抵扣               -¥10.00",
-        "找零                      ¥50.40",
+        "积分抵扣              -￥10.00",
+        "找零                     ￥50.40",
         "储值余额不足",
     ):
         assert expected in text, expected
@@ -42,8 +43,8 @@ def test_demo_never_shows_a_whole_phone_number_or_name() -> None:
 def test_demo_spends_principal_before_bonus() -> None:
     text = _run()
     # After the ¥115.20 haircut paid by stored value, the principal is ¥884.80, bonus intact.
-    assert "储值余额（本金）         ¥884.80" in text
-    assert "储值余额（赠送）         ¥200.00" in text
+    assert "储值余额（本金）        ￥884.80" in text
+    assert "储值余额（赠送）        ￥200.00" in text
 
 
 def test_demo_speaks_english_when_asked() -> None:

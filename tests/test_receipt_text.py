@@ -16,8 +16,11 @@ PLAN_NAME = "面部护理10次卡"
 
 
 def figure(receipt: str, label: str) -> str:
-    """The value printed right of ``label`` on its row (not of a longer label it begins)."""
-    (row,) = [line for line in receipt.splitlines()
+    """The value printed right of ``label`` on its balances row (not of a longer label it
+    begins, nor of the item of the same name in the table above the balances)."""
+    lines = receipt.splitlines()
+    last_rule = max(i for i, line in enumerate(lines) if set(line) == {"-"})
+    (row,) = [line for line in lines[last_rule:]
               if line.startswith(label) and line[len(label):].startswith("  ")]
     return row[len(label):].strip()
 
@@ -38,7 +41,7 @@ def test_a_receipt_leaves_out_bonus_points_and_sessions_past_their_expiry() -> N
     recharge(salon, m, 100_000)  # 充1000送200, the bonus good for 30 days; gold tier
     card_sale = paid(salon.execute(sale(pkg(), (CASH, 198_000), member_id=m)))
     assert printed(salon, card_sale) == {
-        "principal": "¥1,000.00", "bonus": "¥200.00", "points": "3960", "card": "10 left",
+        "principal": "￥1,000.00", "bonus": "￥200.00", "points": "3960", "card": "10 left",
     }
 
     # Past the bonus (30 days), the card (365 days) and the 2026 points (end of 2027),
@@ -50,5 +53,5 @@ def test_a_receipt_leaves_out_bonus_points_and_sessions_past_their_expiry() -> N
     assert salon.state.points.held(m) == 68
     assert salon.state.packages.cards_of(m)[0].remaining_sessions == 10
     assert printed(salon, wash) == {
-        "principal": "¥1,000.00", "bonus": "¥0.00", "points": "68", "card": "0 left",
+        "principal": "￥1,000.00", "bonus": "￥0.00", "points": "68", "card": "0 left",
     }
