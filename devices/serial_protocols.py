@@ -160,14 +160,25 @@ def protocol_from_config(
     config: Mapping[str, object],
     *,
     other_keys: Collection[str] = (),
+    kind: DeviceKind | None = None,
 ) -> SerialProtocol:
     """The protocol a device's config describes: a registered one (``protocol``) with
     any fields overridden, or (without ``protocol``) one built from its fields, of
     which ``end`` is required. ``other_keys`` belong to the caller and are skipped;
     any other unknown key is refused so a misspelt field does not go unnoticed.
+    ``kind`` is what the device is configured as (its table): it sets the role, so a
+    scanner on "line-cr" reads codes, not cards; a ``role`` key must then agree.
     """
     try:
-        return _build(config, frozenset(other_keys))
+        built = _build(config, frozenset(other_keys))
+        if kind is None:
+            return built
+        if kind.value not in set(SerialRole):
+            raise _Invalid("kind", ConfigReason.UNKNOWN_VALUE)
+        role = SerialRole(kind.value)
+        if "role" in config and built.role is not role:
+            raise _Invalid("role", ConfigReason.CONFLICT)
+        return replace(built, role=role)
     except _Invalid as err:
         field, reason = err.field, err.reason
     except DeviceError as err:

@@ -35,6 +35,7 @@ _DENIED = frozenset({errno.EACCES, errno.EPERM})
 _HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY})
 _UNPLUGGED = frozenset({errno.EIO, errno.ENXIO, errno.ENODEV, errno.EBADF})
 _WRITE_TIMEOUT = 1.0
+_CLOSE_WAIT = 2.0  # for a read in another thread to leave the port once cancelled
 _PROBE_ANSWER_MAX = 4096
 
 _CLASSIFIERS: dict[SerialRole, Callable[[str, str, datetime], DeviceInput]] = {
@@ -88,6 +89,9 @@ class SerialReader:
         self._decoder = FrameDecoder(protocol.framing)
         self._port: serial.Serial | None = None
         self._lock = threading.Lock()
+        # Held while pyserial uses the port: closing it under a read would close the fds
+        # that read is about to use (and the numbers may already be another file's).
+        self._io = threading.Lock()
 
     @property
     def device_id(self) -> str:
@@ -135,7 +139,8 @@ class SerialReader:
         """
         port = self._require_open()
         try:
-            data = self._read_some(port, max(0.0, timeout))
+            with self._io:
+                data = self._read_some(port, max(0.0, timeout))
         except Exception as err:
             if self._port is not port:
                 # Closed by another thread while we waited: pyserial then fails in many ways.
@@ -168,17 +173,18 @@ class SerialReader:
         deadline = self._monotonic() + max(0.0, timeout)
         answer = bytearray()
         try:
-            port.write(p.probe)
-            port.flush()
-            while len(answer) <= _PROBE_ANSWER_MAX:
-                remaining = deadline - self._monotonic()
-                chunk = self._read_some(port, remaining) if remaining > 0 else b""
-                if not chunk:
-                    return False
-                answer += chunk
-                if p.probe_answer.search(answer):
-                    return True
-            return False
+            with self._io:
+                port.write(p.probe)
+                port.flush()
+                while len(answer) <= _PROBE_ANSWER_MAX:
+                    remaining = deadline - self._monotonic()
+                    chunk = self._read_some(port, remaining) if remaining > 0 else b""
+                    if not chunk:
+                        return False
+                    answer += chunk
+                    if p.probe_answer.search(answer):
+                        return True
+                return False
         except Exception as err:
             if self._port is not port:
                 return False
@@ -194,8 +200,13 @@ class SerialReader:
             return
         with contextlib.suppress(serial.SerialException, OSError):
             port.cancel_read()
-        with contextlib.suppress(serial.SerialException, OSError):
-            port.close()
+        idle = self._io.acquire(timeout=_CLOSE_WAIT)
+        try:
+            with contextlib.suppress(serial.SerialException, OSError):
+                port.close()
+        finally:
+            if idle:
+                self._io.release()
 
     def _require_open(self) -> serial.Serial:
         port = self._port

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.errors import DeviceError, DeviceErrorCode
+from devices.ports import DeviceKind
 from devices.serial_framing import (
     Checksum,
     DecoderCounters,
@@ -385,6 +386,19 @@ def test_config_describes_a_protocol_from_scratch_with_bytes_as_text_or_numbers(
     assert built.probe == b"\x16M\r"
     assert built.probe_answer is not None and built.probe_answer.search(b"..REV\x06.")
     assert (built.stopbits, built.bytesize) == (2, 7)
+
+
+def test_the_kind_a_device_is_configured_as_sets_the_role() -> None:
+    built = protocol_from_config("door", {"protocol": "line-cr"}, kind=DeviceKind.SCANNER)
+    assert built.role is SerialRole.SCANNER
+    assert protocol_from_config("door", {"protocol": "line-cr"}).role is SerialRole.CARD_READER
+    with pytest.raises(DeviceError) as caught:
+        protocol_from_config("door", {"protocol": "line-cr", "role": "card_reader"},
+                             kind=DeviceKind.SCANNER)
+    assert caught.value.params == {"device": "door", "field": "role", "reason": "conflict"}
+    with pytest.raises(DeviceError) as caught:
+        protocol_from_config("door", {"protocol": "line-cr"}, kind=DeviceKind.PRINTER)
+    assert caught.value.params == {"device": "door", "field": "kind", "reason": "unknown_value"}
 
 
 def test_keys_of_the_caller_are_skipped_and_unknown_keys_refused() -> None:
