@@ -59,6 +59,13 @@ def add_devices_commands(commands: Any) -> None:
     listen.add_argument("--fake-devices", action="store_true",
                         help="listen to fake devices that replay a few sample inputs")
     listen.set_defaults(handler=_listen)
+    role = actions.add_parser(
+        "set-role", parents=[common],
+        help="save what an input device is (its stable id as doctor lists it), overriding "
+             "the guess from its name: scanner, card_reader, keyboard, or auto to forget")
+    role.add_argument("stable_id", help="e.g. /dev/input/by-id/usb-...-event-kbd or 0c2e:0b61")
+    role.add_argument("role", choices=("scanner", "card_reader", "keyboard", "auto"))
+    role.set_defaults(handler=_set_role)
 
 
 def _load(args: argparse.Namespace, out: TextIO) -> DevicesConfig | None:
@@ -100,6 +107,7 @@ def _doctor(args: argparse.Namespace) -> int:
     print(text("cli.devices_hid_heading", locale), file=out)
     for hid in seen.hid:
         role = text(f"cli.devices_role_{hid.classification.role.value}", locale)
+        role += f" ({hid.classification.basis.value})"
         name = hid.device.name or "?"
         mine = f" -> {hid.configured_as}" if hid.configured_as else ""
         problem = f" ({render_error(_error(hid.device.error), locale)})" if hid.device.error else ""
@@ -142,6 +150,30 @@ def _doctor(args: argparse.Namespace) -> int:
     finally:
         devices.close()
     return CHECK_FAILED if failed else OK
+
+
+def _set_role(args: argparse.Namespace) -> int:
+    from devices.errors import DeviceError
+    from devices.hid_identity import HidRole, OverrideStore
+    from kiosk.i18n import render_error, text
+
+    out: TextIO = sys.stdout
+    config = _load(args, out)
+    if config is None:
+        return REFUSED
+    if not config.overrides:
+        print(text("cli.devices_no_overrides", args.lang), file=out)
+        return REFUSED
+    role = None if args.role == "auto" else HidRole(args.role)
+    try:
+        OverrideStore(config.overrides).set(args.stable_id, role)
+    except DeviceError as err:
+        print(render_error(err, args.lang), file=out)
+        return REFUSED
+    print(text("cli.devices_role_saved", args.lang, device=args.stable_id,
+               role=text(f"cli.devices_role_{(role or HidRole.UNKNOWN).value}", args.lang)
+               if role else args.role), file=out)
+    return OK
 
 
 def _error(code: Any) -> Any:

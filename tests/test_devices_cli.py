@@ -86,3 +86,22 @@ def test_listen_shows_fake_inputs_with_pay_codes_and_cards_masked(
     assert "unreadable (check_digit" in out
     missing = out.index("scanner: missing")
     assert "scanner: connected" in out[missing:]  # back after the replug
+
+
+def test_set_role_saves_an_override_that_doctor_then_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overrides = tmp_path / "hid-overrides.json"
+    config = tmp_path / "salon-edge.toml"
+    config.write_text(f'[devices]\noverrides = "{overrides}"\n', encoding="utf-8")
+    args = ["devices", "set-role", "--config", str(config), "--lang", "en"]
+    assert main([*args, "0c2e:0b61", "keyboard"]) == 0
+    assert "Saved: 0c2e:0b61 is a keyboard" in capsys.readouterr().out
+    from devices.hid_identity import HidRole, OverrideStore
+
+    assert OverrideStore(overrides).load() == {"0c2e:0b61": HidRole.KEYBOARD}
+    assert main([*args, "0c2e:0b61", "auto"]) == 0
+    assert OverrideStore(overrides).load() == {}
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[devices]\n", encoding="utf-8")
+    assert main(["devices", "set-role", "--config", str(bare), "x", "scanner"]) == 2
