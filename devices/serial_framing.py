@@ -184,7 +184,7 @@ def _held_prefix(buf: bytearray, seq: bytes) -> int:
 
 class FrameDecoder:
     """Finds ``framing``'s frames in bytes fed in pieces; the same bytes in any pieces
-    give the same payloads and counts."""
+    give the same payloads and counts (time only matters through ``expire``)."""
 
     def __init__(self, framing: Framing) -> None:
         self._framing = framing
