@@ -149,7 +149,7 @@ def _input(table: Mapping[str, Any], kind: DeviceKind) -> InputConfig:
     protocol = None
     if table.get("serial"):
         # The protocol's name and any of its fields overridden sit in the device's table.
-        protocol = protocol_from_config(device, table, other_keys=_INPUT_KEYS)
+        protocol = protocol_from_config(device, table, other_keys=_INPUT_KEYS, kind=kind)
         rest = {k: v for k, v in table.items() if k not in PROTOCOL_KEYS}
     else:
         stray = sorted(k for k in table if k in PROTOCOL_KEYS)
