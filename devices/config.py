@@ -40,6 +40,8 @@ from devices.gpio_devices import (
     StatusLightConfig,
     check_distinct_pins,
 )
+from devices.hid_decoder import DecoderSettings
+from devices.keymap import LAYOUTS
 from devices.ports import DeviceKind
 from devices.serial_protocols import PROTOCOL_KEYS, SerialProtocol, protocol_from_config
 
@@ -119,9 +121,12 @@ def _check_type(device: str, field: str, value: Any, tp: Any) -> Any:
 
 
 def build_config(cls: type[_C], table: Mapping[str, Any], *, exclude: tuple[str, ...] = (),
-                 **given: Any) -> _C:
-    """A config dataclass from a TOML table (``id`` is its ``device_id``), checked by field."""
-    device = str(table.get("id", given.get("device_id", "?")))
+                 where: str = "?", **given: Any) -> _C:
+    """A config dataclass from a TOML table (``id`` is its ``device_id``), checked by field.
+
+    ``where`` names the table in errors when it has no ``id`` (e.g. "scanner #2").
+    """
+    device = str(table.get("id", given.get("device_id", where)))
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = dict(given)
@@ -142,8 +147,8 @@ def build_config(cls: type[_C], table: Mapping[str, Any], *, exclude: tuple[str,
 _INPUT_KEYS = ("id", "evdev", "serial", "layout", "idle_gap_ms", "stale_after_ms")
 
 
-def _input(table: Mapping[str, Any], kind: DeviceKind) -> InputConfig:
-    device = str(table.get("id", "?"))
+def _input(table: Mapping[str, Any], kind: DeviceKind, where: str) -> InputConfig:
+    device = str(table.get("id", where))
     if bool(table.get("evdev")) == bool(table.get("serial")):
         raise _invalid(device, "evdev", "give one of evdev or serial")
     protocol = None
@@ -156,7 +161,22 @@ def _input(table: Mapping[str, Any], kind: DeviceKind) -> InputConfig:
         if stray:
             raise _invalid(device, stray[0], "only for a serial reader")
         rest = dict(table)
-    return build_config(InputConfig, rest, kind=kind, protocol=protocol)
+    config = build_config(InputConfig, rest, where=where, kind=kind, protocol=protocol)
+    if config.evdev:
+        _check_decoder(config)
+    return config
+
+
+def _check_decoder(config: InputConfig) -> None:
+    """An evdev reader's layout and timings, refused here rather than when it is opened."""
+    if config.layout not in LAYOUTS:
+        raise _invalid(config.device_id, "layout", "one of " + ", ".join(LAYOUTS))
+    try:
+        DecoderSettings(idle_gap=config.idle_gap_ms / 1000,
+                        stale_after=config.stale_after_ms / 1000)
+    except DeviceError as err:
+        raise _invalid(config.device_id, f"{err.params['field']}_ms",
+                       str(err.params["reason"])) from None
 
 
 def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
@@ -167,25 +187,30 @@ def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
         if key not in known:
             raise _invalid("devices", key, "unknown key")
     inputs = [
-        _input(entry, kind)
+        _input(entry, kind, f"{key} #{n}")
         for key, kind in (("scanner", DeviceKind.SCANNER), ("card_reader", DeviceKind.CARD_READER))
-        for entry in _tables(table, key)
+        for n, entry in enumerate(_tables(table, key), start=1)
     ]
-    printer = printer_config(table["printer"]) if "printer" in table else None
+    printer = printer_config(_single(table, "printer")) if "printer" in table else None
     drawer: PrinterKickConfig | RelayDrawerConfig | None = None
     if "drawer" in table:
-        via = table["drawer"].get("via")
+        drawer_table = _single(table, "drawer")
+        via = drawer_table.get("via")
         if via == "printer":
             if printer is None:
-                raise _invalid(str(table["drawer"].get("id", "drawer")), "via", "no printer")
-            drawer = build_config(PrinterKickConfig, table["drawer"], exclude=("via",))
+                raise _invalid(str(drawer_table.get("id", "drawer")), "via", "no printer")
+            drawer = build_config(PrinterKickConfig, drawer_table, exclude=("via",),
+                                  where="drawer")
         elif via == "relay":
-            drawer = build_config(RelayDrawerConfig, table["drawer"], exclude=("via",))
+            drawer = build_config(RelayDrawerConfig, drawer_table, exclude=("via",),
+                                  where="drawer")
         else:
-            raise _invalid(str(table["drawer"].get("id", "drawer")), "via", "printer or relay")
-    light = build_config(StatusLightConfig, table["light"]) if "light" in table else None
-    buzzer = build_config(BuzzerConfig, table["buzzer"]) if "buzzer" in table else None
-    button = (build_config(CallButtonConfig, table["call_button"])
+            raise _invalid(str(drawer_table.get("id", "drawer")), "via", "printer or relay")
+    light = (build_config(StatusLightConfig, _single(table, "light"), where="light")
+             if "light" in table else None)
+    buzzer = (build_config(BuzzerConfig, _single(table, "buzzer"), where="buzzer")
+              if "buzzer" in table else None)
+    button = (build_config(CallButtonConfig, _single(table, "call_button"), where="call_button")
               if "call_button" in table else None)
     relay = drawer if isinstance(drawer, RelayDrawerConfig) else None
     check_distinct_pins([c for c in (light, buzzer, button, relay) if c is not None])
@@ -200,6 +225,13 @@ def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
     if twice:
         raise _invalid(twice[0], "id", "used by two devices")
     return config
+
+
+def _single(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    entry = table[key]
+    if not isinstance(entry, Mapping):
+        raise _invalid("devices", key, "not a table")
+    return entry
 
 
 def _tables(table: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

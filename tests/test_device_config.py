@@ -134,3 +134,28 @@ def test_broken_toml_and_unknown_sections_are_reported(tmp_path: Path) -> None:
     assert _invalid({"scaner": []})["field"] == "scaner"
     with pytest.raises(DeviceError):
         load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("key", ["printer", "drawer", "light", "buzzer", "call_button"])
+def test_a_device_that_is_not_a_table_is_refused_by_name(key: str) -> None:
+    params = _invalid({key: "relay"})
+    assert (params["device"], params["field"], params["reason"]) == ("devices", key,
+                                                                     "not a table")
+
+
+def test_an_unnamed_input_is_named_by_its_table_and_place() -> None:
+    params = _invalid({"scanner": [{"id": "a", "evdev": "0c2e:0b61"}, {"evdev": "0c2e:0b62"}]})
+    assert (params["device"], params["field"], params["reason"]) == ("scanner #2", "id",
+                                                                     "missing")
+
+
+def test_an_evdev_readers_layout_and_timings_are_checked_when_read() -> None:
+    def scanner(**extra: object) -> dict[str, Any]:
+        return {"scanner": [{"id": "s", "evdev": "0c2e:0b61", **extra}]}
+
+    params = _invalid(scanner(layout="fr"))
+    assert (params["device"], params["field"]) == ("s", "layout")
+    params = _invalid(scanner(idle_gap_ms=0))
+    assert (params["device"], params["field"]) == ("s", "idle_gap_ms")
+    params = _invalid(scanner(idle_gap_ms=200, stale_after_ms=100))
+    assert (params["device"], params["field"]) == ("s", "stale_after_ms")
