@@ -41,6 +41,7 @@ from devices.gpio_devices import (
     check_distinct_pins,
 )
 from devices.hid_decoder import DecoderSettings
+from devices.hid_identity import DeviceMatch
 from devices.keymap import LAYOUTS
 from devices.ports import DeviceKind
 from devices.serial_protocols import PROTOCOL_KEYS, SerialProtocol, protocol_from_config
@@ -163,12 +164,16 @@ def _input(table: Mapping[str, Any], kind: DeviceKind, where: str) -> InputConfi
         rest = dict(table)
     config = build_config(InputConfig, rest, where=where, kind=kind, protocol=protocol)
     if config.evdev:
-        _check_decoder(config)
+        _check_evdev(config)
     return config
 
 
-def _check_decoder(config: InputConfig) -> None:
-    """An evdev reader's layout and timings, refused here rather than when it is opened."""
+def _check_evdev(config: InputConfig) -> None:
+    """An evdev reader's match, layout and timings, refused here rather than when opened."""
+    try:
+        DeviceMatch.parse(config.evdev, "/dev/input", config.device_id)
+    except DeviceError as err:
+        raise _invalid(config.device_id, "evdev", str(err.params["reason"])) from None
     if config.layout not in LAYOUTS:
         raise _invalid(config.device_id, "layout", "one of " + ", ".join(LAYOUTS))
     try:

@@ -149,9 +149,12 @@ def test_an_unnamed_input_is_named_by_its_table_and_place() -> None:
                                                                      "missing")
 
 
-def test_an_evdev_readers_layout_and_timings_are_checked_when_read() -> None:
+def test_an_evdev_readers_match_layout_and_timings_are_checked_when_read() -> None:
     def scanner(**extra: object) -> dict[str, Any]:
         return {"scanner": [{"id": "s", "evdev": "0c2e:0b61", **extra}]}
+
+    params = _invalid(scanner(evdev="/dev/input/event3"))  # numbered in plug order
+    assert (params["device"], params["field"]) == ("s", "evdev")
 
     params = _invalid(scanner(layout="fr"))
     assert (params["device"], params["field"]) == ("s", "layout")
