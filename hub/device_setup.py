@@ -108,11 +108,16 @@ def build_devices(
     devices = Devices(DeviceManager(clock, watcher))
     manager = devices.manager
     for entry in config.inputs:
-        adapter = _input(entry, clock, config.input_dir)
+        try:
+            adapter = _input(entry, clock, config.input_dir)
+        except DeviceError as err:
+            manager.track(status_of_error(entry.device_id, entry.kind, err))
+            continue
         devices.inputs.append(adapter)
         manager.add_input(adapter, entry.kind)
-    if config.printer is not None:
-        printer = EscposPrinter(config.printer)
+    printer = _built(manager, DeviceKind.PRINTER, config.printer, None, EscposPrinter,
+                     tracked=False)
+    if printer is not None:
         devices.printer = printer
         devices.spool = PrintSpool(printer, on_status=manager.report, clock=clock)
         manager.track(DeviceStatus(printer.device_id, DeviceKind.PRINTER, DeviceState.CONNECTING))
@@ -157,8 +162,9 @@ def _gpio_kind(entry: Any) -> DeviceKind:
 
 
 def _built(manager: DeviceManager, kind: DeviceKind, config: Any, default: Any,
-           build: Callable[[Any], Any]) -> Any:
-    """``build(config)``, its state tracked; on a DeviceError the device is left out."""
+           build: Callable[[Any], Any], *, tracked: bool = True) -> Any:
+    """``build(config)``, tracked as CONNECTED (unless not ``tracked``: the caller knows
+    its state); on a DeviceError the device is reported with its reason and left out."""
     if config is None:
         return default
     try:
@@ -166,7 +172,8 @@ def _built(manager: DeviceManager, kind: DeviceKind, config: Any, default: Any,
     except DeviceError as err:
         manager.track(status_of_error(config.device_id, kind, err))
         return default
-    manager.track(DeviceStatus(config.device_id, kind, DeviceState.CONNECTED))
+    if tracked:
+        manager.track(DeviceStatus(config.device_id, kind, DeviceState.CONNECTED))
     return device
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from devices.config import parse_config
+from devices.config import DevicesConfig, InputConfig, parse_config
 from devices.doctor import self_test
 from devices.errors import DeviceErrorCode
 from devices.fakes import FakeBuzzer, FakeDrawer, FakeIndicator, FakePrinter
@@ -48,6 +48,21 @@ def test_without_gpio_the_gpio_devices_are_reported_not_supported_and_left_out()
         reasons = {s.device_id: s.reason for s in devices.manager.statuses()}
         assert reasons == dict.fromkeys(("light", "buzzer", "call", "drawer"),
                                         DeviceErrorCode.NOT_SUPPORTED)
+    finally:
+        devices.close()
+
+
+def test_an_input_that_cannot_be_built_is_reported_and_the_others_still_run() -> None:
+    config = DevicesConfig(inputs=(
+        InputConfig("bad", DeviceKind.SCANNER, evdev="0c2e:0b61", layout="no-such"),
+        InputConfig("good", DeviceKind.SCANNER, evdev="0c2e:0b62"),
+    ))
+    devices = build_devices(config, lambda: AT, watch=False)
+    try:
+        assert [d.device_id for d in devices.inputs] == ["good"]
+        states = {s.device_id: (s.state, s.reason) for s in devices.manager.statuses()}
+        assert states["bad"] == (DeviceState.ERROR, DeviceErrorCode.UNKNOWN_LAYOUT)
+        assert states["good"][0] is DeviceState.CONNECTING
     finally:
         devices.close()
 
