@@ -1,7 +1,7 @@
 """The evdev adapter behind the opener seam: find by stable id, grab, read typed inputs, unplug.
 
 There is no /dev/input nor uinput on the test machine, so the devices are
-``devices.fakes_input`` fakes: real ``evdev.InputEvent``\\ s on a real pipe fd (``select``
+``devices.fakes_evdev`` fakes: real ``evdev.InputEvent``\\ s on a real pipe fd (``select``
 runs for real), nodes and by-id links made in a temporary directory.
 """
 
@@ -20,13 +20,8 @@ from evdev import InputEvent, ecodes
 
 from devices.errors import DeviceError, DeviceErrorCode
 from devices.evdev_input import EvdevInput
-from devices.fakes_input import (
-    FakeCardReader,
-    FakeEvdevBus,
-    FakeEvdevDevice,
-    FakeInput,
-    FakeScanner,
-)
+from devices.fakes_evdev import FakeEvdevBus, FakeEvdevDevice
+from devices.fakes_input import FakeCardReader, FakeInput, FakeScanner
 from devices.hid_decoder import DecoderSettings
 from devices.manager import DeviceManager
 from devices.ports import DeviceKind, DeviceState, DeviceStateChanged, InputDevice

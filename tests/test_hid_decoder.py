@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.errors import DeviceError, DeviceErrorCode
-from devices.fakes_input import key_events
+from devices.fakes_evdev import key_events
 from devices.hid_decoder import DecoderSettings, HidDecoder
 from devices.keymap import LAYOUTS
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devices.errors import DeviceError, DeviceErrorCode
-from devices.fakes_input import FakeEvdevBus, FakeEvdevDevice
+from devices.fakes_evdev import FakeEvdevBus, FakeEvdevDevice
 from devices.hid_identity import (
     Basis,
     ClassifyRules,
