@@ -46,7 +46,10 @@ def sample_receipt(logo: str | None = None, job_id: str = "T20261123-0001") -> R
         Row("会员", member),
         Rule(),
         Columns("项目", "数量", "金额"),
-        ItemLine("精剪造型", "1", format_fen(12_800), ("会员折扣 " + format_fen(-1_280),)),
+        # An adjustment is a row under its item, as hub.receipts prints it: its amount
+        # stands in the amount column (an item's notes are free text, not aligned).
+        ItemLine("精剪造型", "1", format_fen(12_800)),
+        Row("  会员折扣", format_fen(-1_280)),
         ItemLine("面部深层护理（含肩颈按摩）", "1", format_fen(29_800)),
         ItemLine("修护洗发水 500ml", "2", format_fen(33_600)),
         Row("  优惠券", format_fen(-2_000)),

@@ -57,8 +57,31 @@ def fit(text: str, width: int, align: Align = Align.LEFT, *, ambiguous: int = 1)
     return text + " " * gap
 
 
+_NO_LINE_END = frozenset("（([{［｛「『【〈《〔〖“‘￥¥$-")
+"""Opening brackets and quotes, and what comes before an amount: never the last on a line."""
+
+_NO_LINE_START = frozenset("）)]}］｝」』】〉》〕〗”’，。、．,.！!？?：:；;…%％")
+"""Closing brackets and quotes, and punctuation: never the first on a line."""
+
+
 def _tokens(text: str) -> list[str]:
-    """Words of narrow characters, single wide characters, and runs of spaces."""
+    """Words of narrow characters, single wide characters, and runs of spaces.
+
+    A token that ends in an opening bracket takes the next one with it, and a closing
+    bracket or punctuation mark joins the token before it, so no line ends in "（" or
+    begins with "）" or "，" (kinsoku, as Chinese typesetting does it).
+    """
+    glued: list[str] = []
+    for token in _raw_tokens(text):
+        if (glued and token[0] != " " and glued[-1][-1] != " "
+                and (glued[-1][-1] in _NO_LINE_END or token[0] in _NO_LINE_START)):
+            glued[-1] += token
+        else:
+            glued.append(token)
+    return glued
+
+
+def _raw_tokens(text: str) -> list[str]:
     tokens: list[str] = []
     for char in text:
         wide = unicodedata.east_asian_width(char) in ("W", "F")

@@ -58,6 +58,23 @@ def test_latin_words_wrap_at_spaces_and_cjk_anywhere() -> None:
     assert wrap("  优惠券说明很长很长", 10) == ["  优惠券说", "明很长很长"]
 
 
+def test_no_line_ends_in_an_opening_bracket_or_starts_with_closing_punctuation() -> None:
+    assert wrap("面部深层护理（含肩颈按摩）", 15, ambiguous=2) == ["面部深层护理", "（含肩颈按摩）"]
+    assert wrap("谢谢惠顾欢迎光临，再见", 16, ambiguous=2) == ["谢谢惠顾欢迎光", "临，再见"]
+    assert wrap("会员折扣 -￥12.80", 12, ambiguous=2) == ["会员折扣", "-￥12.80"]
+    assert wrap("（（（（（（", 4, ambiguous=2) == ["（（", "（（", "（（"]  # no room: cut
+
+
+@given(st.lists(st.tuples(st.sampled_from("汉字会员"), st.sampled_from(["", "（", "）", "，"]))),
+       st.integers(min_value=6, max_value=48))
+def test_wrapped_lines_keep_brackets_with_their_text(pieces: list[tuple[str, str]],
+                                                     columns: int) -> None:
+    # No two marks touch, so every bracket with its neighbour fits a line of 6 columns.
+    lines = wrap("".join(c + m for c, m in pieces), columns, ambiguous=2)
+    assert not any(line.endswith("（") for line in lines[:-1]), lines
+    assert not any(line.startswith(("）", "，")) for line in lines[1:]), lines
+
+
 @pytest.mark.parametrize("columns", [32, 48])
 def test_every_text_line_of_the_sample_fits_its_paper(columns: int) -> None:
     layout = lay_out(sample_receipt(), columns)
