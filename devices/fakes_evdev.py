@@ -149,6 +149,7 @@ class FakeEvdevHandle:
         self.path = path
         self.fd, self._write_fd = os.pipe()
         os.set_blocking(self.fd, False)
+        os.set_blocking(self._write_fd, False)
         self._events: deque[InputEvent] = deque()
 
     @property
@@ -183,7 +184,9 @@ class FakeEvdevHandle:
 
     def wake(self) -> None:
         if self._write_fd >= 0:
-            os.write(self._write_fd, b"!")
+            # A full pipe is readable already; blocking here would hang under the lock.
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._write_fd, b"!")
 
     def read(self) -> Iterator[InputEvent]:
         with self.device.lock:

@@ -316,6 +316,25 @@ def test_a_read_waiting_in_select_wakes_when_keys_arrive(bus: FakeEvdevBus, cloc
     assert got == [BarcodeScanned("front-scanner", T0, "6901234567892", Symbology.EAN13)]
 
 
+def test_the_fake_device_does_not_hang_when_pushed_more_than_a_pipe_holds(
+    bus: FakeEvdevBus, clock: Clock
+) -> None:
+    scanner = FakeEvdevDevice()
+    bus.plug(scanner, by_id=BY_ID)
+    adapter = _adapter(bus, clock)
+    adapter.open()
+    pusher = threading.Thread(
+        target=lambda: [scanner.push([]) for _ in range(70_000)], daemon=True
+    )
+    pusher.start()
+    pusher.join(30.0)
+    assert not pusher.is_alive()  # 70,000 wake-ups are more than a 64 KiB pipe holds
+    scanner.type("6901234567892", start=clock.at(0))
+    assert adapter.read(0.0) == [
+        BarcodeScanned("front-scanner", T0, "6901234567892", Symbology.EAN13)
+    ]
+
+
 def test_close_ungrabs_and_can_be_called_twice(bus: FakeEvdevBus, clock: Clock) -> None:
     scanner = FakeEvdevDevice()
     bus.plug(scanner, by_id=BY_ID)
