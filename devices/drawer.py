@@ -19,7 +19,7 @@ from typing import Any
 from gpiozero import DigitalOutputDevice
 
 from devices.errors import DeviceError, DeviceErrorCode
-from devices.gpio_devices import (
+from devices.gpio_config import (
     ConfigProblem,
     PinFactory,
     build_gpio,

@@ -15,7 +15,7 @@ import gpiozero
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
-from devices import gpio_devices
+from devices import gpio_config
 from devices.errors import DeviceError, DeviceErrorCode
 from devices.fakes_gpio import FakeBuzzer, FakeCallButton, FakeIndicator
 from devices.gpio_devices import (
@@ -163,7 +163,7 @@ def test_without_gpio_the_factory_is_not_supported_naming_each_backend() -> None
 
 def test_the_first_backend_that_loads_is_returned_not_stored_globally(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(gpio_devices._BACKENDS, PinBackend.NATIVE,
+    monkeypatch.setitem(gpio_config._BACKENDS, PinBackend.NATIVE,
                         "gpiozero.pins.mock:MockFactory")
     pins = default_pin_factory("gpio", [PinBackend.LGPIO, PinBackend.NATIVE])
     assert isinstance(pins, MockFactory)
