@@ -117,7 +117,8 @@ def _doctor(args: argparse.Namespace) -> int:
     print(text("cli.devices_serial_heading", locale), file=out)
     for port, device_id in seen.serial:
         label = " ".join(x for x in (port.stable_path, port.usb_id, port.description) if x)
-        print(f"  {port.path}  {label}" + (f" -> {device_id}" if device_id else ""), file=out)
+        line = "  ".join(x for x in (f"  {port.path}", label) if x)
+        print(line + (f" -> {device_id}" if device_id else ""), file=out)
     _none_if_empty(seen.serial, out, locale)
     print(text("cli.devices_printer_heading", locale), file=out)
     for printer in seen.usb_printers:
@@ -135,7 +136,9 @@ def _doctor(args: argparse.Namespace) -> int:
         for status in statuses.values():
             kind = text(f"cli.devices_kind_{status.kind.value}", locale)
             print(f"  {status.device_id}  {kind}  {_state_text(status, locale)}", file=out)
-        _none_if_empty(list(statuses.values()), out, locale)
+        if not statuses:
+            key = "cli.devices_none" if args.config else "cli.devices_no_config"
+            print("  " + text(key, locale), file=out)
         failed = any(s.state in (DeviceState.MISSING, DeviceState.ERROR)
                      for s in statuses.values())
         if not args.no_self_test and statuses:
@@ -189,12 +192,34 @@ def _none_if_empty(items: list[Any], out: TextIO, locale: Locale) -> None:
         print("  " + text("cli.devices_none", locale), file=out)
 
 
+_SIOCGIFADDR = 0x8915
+
+
 def _addresses() -> str:
+    """This machine's IPv4 addresses, loopback left out, or "-".
+
+    Read from the interfaces rather than by resolving the host name, which on a Pi
+    gives /etc/hosts' 127.0.1.1 and with DNS unreachable may wait for its timeout.
+    """
+    import fcntl
+    import struct
+
+    found = []
     try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, proto=socket.IPPROTO_TCP)
+        names = [name for _, name in socket.if_nameindex()]
     except OSError:
         return "-"
-    return ", ".join(sorted({str(info[4][0]) for info in infos})) or "-"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for name in names:
+            try:
+                answer = fcntl.ioctl(probe.fileno(), _SIOCGIFADDR,
+                                     struct.pack("256s", name.encode()[:15]))
+            except OSError:  # no IPv4 address on it
+                continue
+            address = socket.inet_ntoa(answer[20:24])
+            if not address.startswith("127."):
+                found.append(f"{name} {address}")
+    return ", ".join(found) or "-"
 
 
 def _self_test_receipt(statuses: list[DeviceStatus], locale: Locale) -> Receipt:
@@ -275,10 +300,14 @@ def _sample_inputs(devices: Devices) -> Callable[[], None]:
 
 def _listen(args: argparse.Namespace) -> int:
     from hub.device_setup import build_devices, fake_devices
+    from kiosk.i18n import text
 
     out: TextIO = sys.stdout
     config = _load(args, out)
     if config is None:
+        return REFUSED
+    if args.config is None and not args.fake_devices:
+        print(text("cli.devices_no_config", args.lang), file=out)
         return REFUSED
     clock = lambda: datetime.now(UTC)  # noqa: E731 - the one clock of this command
     devices = fake_devices(clock) if args.fake_devices else build_devices(config, clock)

@@ -23,6 +23,24 @@ def test_doctor_finds_no_hardware_here_without_a_traceback() -> None:
     assert "Traceback" not in run.stderr
     for heading in ("Input devices", "Serial ports", "USB printers", "Configured devices"):
         assert heading in run.stdout
+    assert "No devices configured: give the store's settings file with --config" in run.stdout
+
+
+def test_listen_without_a_config_or_fakes_says_what_to_give(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["devices", "listen", "--seconds", "0", "--lang", "en"]) == 2
+    assert "--config" in capsys.readouterr().out
+
+
+def test_the_receipts_network_line_lists_interface_addresses_not_loopback() -> None:
+    from hub.devices_cli import _addresses
+
+    shown = _addresses()
+    assert shown == "-" or all(
+        len(part.split(" ")) == 2 and not part.split(" ")[1].startswith("127.")
+        for part in shown.split(", ")
+    )
 
 
 def test_doctor_prints_a_chinese_self_test_receipt_and_reports_a_missing_scanner(
@@ -73,6 +91,22 @@ def test_doctor_refuses_a_broken_config_with_its_field(
     assert main(["devices", "doctor", "--config", str(config), "--lang", "en"]) == 2
     out = capsys.readouterr().out
     assert "speed" in out and "s" in out
+
+
+@pytest.mark.parametrize("mistake", [
+    "[devices]\nlight = 5\n",
+    '[devices]\ndrawer = "relay"\n',
+    '[devices]\n[[devices.scanner]]\nid = "s"\nevdev = "0c2e:0b61"\nlayout = "fr"\n',
+    '[devices]\n[[devices.scanner]]\nid = "s"\nevdev = "0c2e:0b61"\nidle_gap_ms = -5\n',
+    '[devices]\n[[devices.scanner]]\nid = "s"\nevdev = "/dev/input/event3"\n',
+])
+def test_doctor_reports_a_config_mistake_instead_of_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mistake: str
+) -> None:
+    config = tmp_path / "salon-edge.toml"
+    config.write_text(mistake, encoding="utf-8")
+    assert main(["devices", "doctor", "--config", str(config), "--lang", "en"]) == 2
+    assert "misconfigured" in capsys.readouterr().out
 
 
 def test_listen_shows_fake_inputs_with_pay_codes_and_cards_masked(
