@@ -146,7 +146,8 @@ def make_reader(path: Path | str, proto: SerialProtocol = EM4100,
 
 @pytest.fixture
 def reader(by_id: Path) -> Iterator[SerialReader]:
-    r = make_reader(by_id)
+    # A clock that stands still: a loaded machine's pauses never expire a frame half read.
+    r = make_reader(by_id, monotonic=FakeMonotonic())
     r.open()
     yield r
     r.close()
@@ -438,7 +439,7 @@ def answer(pty: PtyDevice, expect: bytes, reply: bytes) -> threading.Thread:
     """The device: answers ``reply`` once it has been sent ``expect``."""
 
     def respond() -> None:
-        if pty.received(len(expect)) == expect:
+        if pty.received(len(expect), timeout=10.0) == expect:
             pty.send(reply)
 
     responder = threading.Thread(target=respond)
@@ -478,7 +479,8 @@ def test_find_protocol_picks_the_one_the_port_answers(by_id: Path, pty: PtyDevic
         "protocol": "line-crlf", "probe": "ID?\r", "probe_answer": "^nope",
     })
     responder = answer(pty, b"ID?\r\x16M\r", b"REV3.")
+    # Long enough for the responder to answer ASKING on a loaded machine; "other" waits it out.
     found = find_protocol("front-rfid", str(by_id), [EM4100, other, ASKING],
-                          clock=lambda: AT, timeout=0.3)
+                          clock=lambda: AT, timeout=1.5)
     responder.join(timeout=5)
     assert found is ASKING
