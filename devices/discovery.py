@@ -87,11 +87,12 @@ def list_usb_printers(
             continue
         device = sysfs / name.split(":", 1)[0]
         lp = ""
-        usbmisc = interface / "usbmisc"
-        if usbmisc.is_dir():
-            nodes = sorted(os.listdir(usbmisc))
-            if nodes and (dev_usb / nodes[0]).exists():
-                lp = str(dev_usb / nodes[0])
+        try:  # the printer may be pulled out between the two reads
+            nodes = sorted(os.listdir(interface / "usbmisc"))
+        except OSError:
+            nodes = []
+        if nodes and (dev_usb / nodes[0]).exists():
+            lp = str(dev_usb / nodes[0])
         printers.append(UsbPrinter(
             usb_id=f"{_read(device / 'idVendor')}:{_read(device / 'idProduct')}",
             product=_read(device / "product"),
