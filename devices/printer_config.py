@@ -7,6 +7,7 @@ misconfigured printer is reported at start-up and not at the first receipt.
 
 from __future__ import annotations
 
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,7 +86,9 @@ class PrinterConfig:
             ("connection", isinstance(self.connection, ConnectionKind),
              "one of " + ", ".join(k.value for k in ConnectionKind)),
             ("width", self.width in (32, 48), "32 (58 mm) or 48 (80 mm) columns"),
-            ("timeout", self.timeout > 0, "must be more than 0 seconds"),
+            # A socket or serial port given inf waits forever (or raises OverflowError).
+            ("timeout", self.timeout > 0 and math.isfinite(self.timeout),
+             "more than 0 seconds, and finite"),
             ("status_timeout", 0 < self.status_timeout <= self.timeout,
              "more than 0 and at most timeout"),
             ("profile", self.profile in CAPABILITIES["profiles"], "not a python-escpos profile"),
@@ -141,7 +144,7 @@ def printer_config(table: Mapping[str, Any]) -> PrinterConfig:
 
 def _typed(device: str, key: str, value: object, hint: type) -> object:
     if hint is ConnectionKind:
-        if value in {k.value for k in ConnectionKind}:
+        if isinstance(value, str) and value in {k.value for k in ConnectionKind}:
             return ConnectionKind(value)
         raise _invalid(device, key, "one of " + ", ".join(k.value for k in ConnectionKind))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):

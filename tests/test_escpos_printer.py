@@ -321,6 +321,10 @@ def test_a_usb_printer_that_is_not_plugged_in_is_not_found() -> None:
      "encoding"),
     ({"connection": ConnectionKind.FILE, "path": "/dev/usb/lp0", "status_timeout": 9.0},
      "status_timeout"),
+    ({"connection": ConnectionKind.FILE, "path": "/dev/usb/lp0", "timeout": float("inf")},
+     "timeout"),
+    ({"connection": ConnectionKind.FILE, "path": "/dev/usb/lp0", "timeout": float("nan")},
+     "timeout"),
     ({"connection": "network", "host": "10.0.0.9"}, "connection"),
 ])
 def test_a_bad_printer_config_names_its_field(fields: dict[str, object], field: str) -> None:
@@ -343,6 +347,7 @@ def test_the_settings_table_becomes_a_printer_config() -> None:
     ({"connection": "network", "host": "h"}, "id", "missing"),
     ({"id": "p", "host": "h"}, "connection", "missing"),
     ({"id": "p", "connection": "bluetooth"}, "connection", "one of usb, serial, network, file"),
+    ({"id": "p", "connection": ["usb"]}, "connection", "one of usb, serial, network, file"),
     ({"id": "p", "connection": "network", "host": "h", "hots": "h"}, "hots", "unknown key"),
     ({"id": "p", "connection": "network", "host": "h", "port": "9100"}, "port", "not a int"),
     ({"id": "p", "connection": "network", "host": "h", "width": True}, "width", "not a int"),
