@@ -53,6 +53,9 @@ class ManagedInput:
         self.manager = manager
         self.nudge = threading.Event()
         self.is_open = False
+        # A read failed and no read has succeeded since: if the next open works and its
+        # first read fails too, reopening at once would spin (open, fail, open ...).
+        self.failing = False
         self.thread: threading.Thread | None = None
         self.crash: BaseException | None = None
         self.started_at = 0.0  # time.monotonic() of the last start: restarts are spaced
@@ -86,7 +89,12 @@ class ManagedInput:
             except DeviceError as err:
                 self._close()
                 manager.report(status_of_error(self.device.device_id, self.kind, err))
+                if self.failing:
+                    # A hot-plug event, a stop, or the retry period, as for a failed open.
+                    self.nudge.wait(manager.retry_seconds)
+                self.failing = True
                 continue
+            self.failing = False
             for item in items:
                 manager.events.put(item)
 

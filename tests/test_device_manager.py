@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devices.errors import DeviceErrorCode
+from devices.errors import DeviceError, DeviceErrorCode
 from devices.fakes_input import FakeCardReader, FakeScanner
 from devices.hotplug import HotplugWatcher
 from devices.manager import DeviceManager, QueueItem
@@ -122,6 +123,39 @@ def test_a_reader_thread_that_dies_is_restarted_and_reported() -> None:
         scanner.scan("6901234567892")
         _next(manager.events, lambda i: isinstance(i, BarcodeScanned))
         assert manager.restarts == 1
+    finally:
+        manager.stop()
+
+
+class _FailingReadsScanner(FakeScanner):
+    """Opens, but every read fails: a node that stays while the USB hub behind it is dying."""
+
+    def __init__(self) -> None:
+        super().__init__("scanner", lambda: AT)
+        self.opened_nth = [threading.Event() for _ in range(3)]
+
+    def open(self) -> None:
+        super().open()
+        if self.open_calls <= len(self.opened_nth):
+            self.opened_nth[self.open_calls - 1].set()
+
+    def read(self, timeout: float) -> list[DeviceInput]:
+        raise DeviceError(DeviceErrorCode.READ_FAILED, {"device": "scanner", "reason": "EINVAL"})
+
+
+def test_a_device_whose_reads_keep_failing_is_reopened_on_the_retry_timer_not_in_a_spin() -> None:
+    scanner = _FailingReadsScanner()
+    manager = DeviceManager(lambda: AT, retry_seconds=60, read_timeout=0.05)
+    manager.add_input(scanner, DeviceKind.SCANNER)
+    manager.start()
+    try:
+        # The first failure is reopened at once (an unplug is then told at once) ...
+        assert scanner.opened_nth[1].wait(WAIT)
+        # ... but failing again straight after that reopen, it waits: a spin reopens at once.
+        assert not scanner.opened_nth[2].wait(0.5)
+        [managed] = manager.inputs()
+        managed.nudge.set()  # what a hot-plug event does
+        assert scanner.opened_nth[2].wait(WAIT)
     finally:
         manager.stop()
 
