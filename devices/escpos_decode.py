@@ -166,7 +166,10 @@ class _Reader:
     def gs_k(self) -> None:
         if self.byte("GS (") != ord("k"):
             raise DecodeError(self.pos - 1, "GS ( other than GS ( k", self.data)
+        start = self.pos
         pl, ph, cn, fn = self.take(4, "GS ( k")
+        if pl + 256 * ph < 3:  # cn, fn and at least one parameter byte
+            raise DecodeError(start, f"GS ( k of {pl + 256 * ph} bytes", self.data)
         body = self.take(pl + 256 * ph - 2, "GS ( k data")
         if cn != 49:
             raise DecodeError(self.pos, f"2D code {cn} other than QR (49)", self.data)
@@ -177,7 +180,10 @@ class _Reader:
         elif fn == 69:
             self.ops.append(Op("qr_level", _QR_LEVELS.get(body[0], "?")))
         elif fn == 80:
-            self.ops.append(Op("qr_store", body[1:].decode("utf-8")))
+            try:
+                self.ops.append(Op("qr_store", body[1:].decode("utf-8")))
+            except UnicodeDecodeError as err:
+                raise DecodeError(start + 5 + err.start, "QR data not UTF-8", self.data) from err
         elif fn == 81:
             self.ops.append(Op("qr_print"))
         else:

@@ -450,6 +450,9 @@ def test_a_receipt_without_cut_still_feeds_past_the_tear_bar() -> None:
     (b"\x1dv0\x00\x02\x00\x10\x00\xff", "GS v 0 image data cut short"),
     (b"\x1b@\x1c&\xa3", "broken GBK double-byte character"),
     (b"\x1b@\x9d", "text in unknown code page 0"),
+    (b"\x1d(k\x02\x001A", "GS \\( k of 2 bytes"),
+    (b"\x1d(k\x00\x001Q", "GS \\( k of 0 bytes"),
+    (b"\x1d(k\x04\x001P0\xff", "QR data not UTF-8"),
 ])
 def test_the_decoder_rejects_what_it_does_not_know_and_says_where(
     data: bytes, message: str
