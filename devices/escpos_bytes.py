@@ -1,10 +1,11 @@
-"""The ESC/POS byte stream of a laid-out receipt, and the drawer kick and status queries.
+"""The ESC/POS byte stream of a laid-out receipt, and the status queries.
 
 Built here rather than through python-escpos's ``text()``/``set()``, whose encoding
 "magic" sends Chinese as the wrong code page (see ``devices.gbk_text``); the adapter
 hands these bytes to the connection's ``_raw()``. A printer with a Chinese font gets
 text in Chinese mode (``FS &``); one without gets text in its code page when the
 receipt fits it, and otherwise the whole receipt as a raster image (``GS v 0``).
+The drawer kick (ESC p) is ``devices.drawer.kick_command``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from devices.receipt_layout import Layout, LogoLine, QrLine, Size, TextLine, lay
 __all__ = [
     "CUT",
     "INIT",
-    "DrawerPin",
     "PrintFormat",
     "QrLevel",
     "Rendered",
     "StatusQuery",
-    "drawer_kick",
     "layout_bytes",
     "qr_bytes",
     "raster_bytes",
@@ -45,13 +44,6 @@ RASTER_BAND = 256  # rows per GS v 0: cheap printers lose data on taller bands
 
 _ALIGN = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
 _INVERT = bytes(255 - b for b in range(256))
-
-
-class DrawerPin(IntEnum):
-    """The drawer kick connector's two outputs (ESC p m): pin 2 and pin 5."""
-
-    PIN_2 = 0
-    PIN_5 = 1
 
 
 class StatusQuery(IntEnum):
@@ -72,12 +64,6 @@ class QrLevel(IntEnum):
 
 def status_query(query: StatusQuery) -> bytes:
     return bytes([DLE, EOT, query])
-
-
-def drawer_kick(pin: DrawerPin = DrawerPin.PIN_2, on_ms: int = 50, off_ms: int = 500) -> bytes:
-    """ESC p m t1 t2: one pulse of ``on_ms`` on the pin, then ``off_ms`` off (2 ms units)."""
-    on, off = min(max(on_ms // 2, 1), 255), min(max(off_ms // 2, 1), 255)
-    return bytes([ESC, ord("p"), pin, on, off])
 
 
 def _gs_k(fn: int, payload: bytes) -> bytes:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from devices.drawer import KickPin, kick_command
 from devices.errors import DeviceError, DeviceErrorCode
-from devices.escpos_bytes import DrawerPin, drawer_kick
 from devices.escpos_decode import Op, Printed, decode, replay
 from devices.escpos_printer import ConnectionKind, EscposPrinter, PrinterConfig, printer_config
 from devices.fakes_printer import FakePrinter
@@ -196,8 +196,8 @@ def test_a_refused_connection_is_printer_offline_and_status_does_not_raise() -> 
 
 def test_send_raw_delivers_drawer_kicks_on_both_pins(listener: Listener) -> None:
     printer = network(listener.port)
-    printer.send_raw(drawer_kick(DrawerPin.PIN_2))
-    printer.send_raw(drawer_kick(DrawerPin.PIN_5, on_ms=100, off_ms=200))
+    printer.send_raw(kick_command(KickPin.PIN_2, 50, 500))
+    printer.send_raw(kick_command(KickPin.PIN_5, 100, 200))
     sent = b"".join(listener.wait(2))
     assert [op.value for op in decode(sent)] == [(0, 50, 500), (1, 100, 200)]
 
@@ -487,7 +487,7 @@ def test_status_answers_are_read_as_epson_lays_their_bits_out(
 
 def test_the_fake_records_raw_bytes_and_fails_the_next_job_once() -> None:
     fake = FakePrinter()
-    fake.send_raw(drawer_kick())
+    fake.send_raw(kick_command(KickPin.PIN_2, 50, 500))
     assert bytes(fake.raw) == b"\x1bp\x00\x19\xfa"
     fake.fail_next(DeviceErrorCode.COVER_OPEN)
     with pytest.raises(DeviceError):
