@@ -190,7 +190,7 @@ class PrintSpool:
                     self._print(item)
                 else:
                     self._report(self._printer.status())
-            except Exception:  # the thread must outlive a bug in one job
+            except Exception:  # the thread must outlive a bug (in a status query, a callback)
                 log.exception("print spool %s", self._printer.device_id)
             finally:
                 with self._cond:
@@ -200,7 +200,8 @@ class PrintSpool:
     def _print(self, job: _Job) -> None:
         try:
             self._printer.print_receipt(job.receipt)
-        except DeviceError as err:
+        except Exception as caught:
+            err = caught if isinstance(caught, DeviceError) else self._fault(job, caught)
             with self._cond:
                 self._keep(job, err)
             log.warning("receipt %s not printed: %s", job.receipt.job_id, err.code.value)
@@ -210,6 +211,13 @@ class PrintSpool:
             return
         if self._last is None or self._last.state is not DeviceState.CONNECTED:
             self._report(self._printer.status())
+
+    def _fault(self, job: _Job, err: Exception) -> DeviceError:
+        """A printer that broke its promise to raise only DeviceError: the job is kept anyway."""
+        log.error("receipt %s: the printer raised %s", job.receipt.job_id, type(err).__name__,
+                  exc_info=err)
+        return DeviceError(DeviceErrorCode.PRINTER_FAULT,
+                           {"device": self._printer.device_id, "reason": type(err).__name__})
 
     def _report(self, status: DeviceStatus) -> None:
         if status == self._last:

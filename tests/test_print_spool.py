@@ -115,6 +115,24 @@ def test_one_failure_does_not_stop_the_jobs_behind_it(
     assert spool.failed()[0].error.params == {"device": "front", "reason": "unplugged"}
 
 
+class Broken(FakePrinter):
+    """A printer adapter with a bug: it raises something other than DeviceError."""
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        raise ValueError("a QR code holds at most 7089 bytes")
+
+
+def test_a_job_the_printer_fails_with_an_unexpected_error_is_still_kept() -> None:
+    spool = PrintSpool(Broken("front"), poll_interval=None, clock=lambda: AT)
+    spool.submit(receipt("T1"))
+    assert spool.wait_idle(5)
+    (kept,) = spool.failed()
+    assert (kept.job_id, kept.error.code) == ("T1", DeviceErrorCode.PRINTER_FAULT)
+    assert kept.error.params == {"device": "front", "reason": "ValueError"}
+    assert spool.status is not None and spool.status.state is DeviceState.ERROR
+    assert spool.close(5)
+
+
 def test_only_the_last_failed_jobs_are_kept(spool: PrintSpool, fake: FakePrinter) -> None:
     fake.offline()
     for n in range(5):
