@@ -96,6 +96,9 @@ class HotplugWatcher:
             raise RuntimeError("HotplugWatcher.wait before start")
         out: list[NodeEvent] = []
         for event in self._inotify.read(timeout=max(int(timeout * 1000), 0)):
+            if event.mask & flags.Q_OVERFLOW:
+                out += self._overflowed()
+                continue
             if event.wd in self._waiting and event.mask & _PARENT_MASK:
                 out += self._arrived(event.wd)
             directory = self._watched.get(event.wd)
@@ -113,6 +116,15 @@ class HotplugWatcher:
             else:
                 change = Change.CHANGED
             out.append(NodeEvent(directory / event.name, change))
+        return out
+
+    def _overflowed(self) -> list[NodeEvent]:
+        """The kernel's event queue overflowed and dropped events: every watched directory
+        may have changed, and a missing one may have appeared unseen."""
+        out = [NodeEvent(directory, Change.CHANGED) for directory in self._watched.values()]
+        for wd in list(self._waiting):
+            if wd in self._waiting:  # one parent's re-watch may have replaced another's
+                out += self._arrived(wd)
         return out
 
     def _arrived(self, wd: int) -> list[NodeEvent]:

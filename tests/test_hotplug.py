@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from devices.hotplug import Change, HotplugWatcher, NodeEvent
 
 
@@ -93,5 +95,26 @@ def test_a_directory_removed_and_made_again_is_watched_again(tmp_path: Path) -> 
         inputs.mkdir()
         (inputs / "event5").touch()
         _collect(watcher, NodeEvent(inputs / "event5", Change.ADDED))
+    finally:
+        watcher.close()
+
+
+def test_an_overflowed_event_queue_is_reported_and_missing_directories_looked_at_again(
+    tmp_path: Path,
+) -> None:
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    if limit > 100_000:
+        pytest.skip(f"max_queued_events is {limit}: too many files to overflow it")
+    inputs, serial_by_id = tmp_path / "input", tmp_path / "serial" / "by-id"
+    inputs.mkdir()
+    watcher = HotplugWatcher([inputs, serial_by_id])
+    watcher.start()
+    try:
+        for n in range(limit + 10):  # more events than the kernel queues: some are dropped
+            (inputs / f"event{n}").touch()
+        serial_by_id.mkdir(parents=True)  # its parent's CREATE is among the dropped
+        (serial_by_id / "usb-FTDI_reader-if00-port0").touch()
+        seen = _collect(watcher, NodeEvent(inputs, Change.CHANGED))
+        assert NodeEvent(serial_by_id / "usb-FTDI_reader-if00-port0", Change.ADDED) in seen
     finally:
         watcher.close()
