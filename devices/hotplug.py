@@ -71,15 +71,10 @@ class HotplugWatcher:
             # MASK_ADD: one directory may be watched for nodes and as a parent both (/dev).
             wd = self._inotify.add_watch(directory, _NODE_MASK | flags.MASK_ADD)
         except (FileNotFoundError, NotADirectoryError):
-            parent = directory.parent
-            while not parent.is_dir() and parent != parent.parent:
-                parent = parent.parent
-            wd = self._inotify.add_watch(parent, _PARENT_MASK | flags.MASK_ADD)
-            self._waiting[wd] = parent
-            if directory.is_dir():  # made between the failed watch and the parent's
-                return self._watch(directory)
-            return []
-        except PermissionError as err:
+            return self._wait_for(directory)
+        except OSError as err:
+            # EACCES, or ENOSPC: fs.inotify.max_user_watches is used up. Its devices are
+            # still retried on the manager's timer; the hub must not fail to start.
             log.warning("hotplug: cannot watch %s (%s)", directory, err.strerror)
             return []
         self._watched[wd] = directory
@@ -89,6 +84,22 @@ class HotplugWatcher:
             return [NodeEvent(directory / name, Change.ADDED) for name in os.listdir(directory)]
         except OSError:
             return []
+
+    def _wait_for(self, directory: Path) -> list[NodeEvent]:
+        """Watch the nearest existing parent of ``directory`` for it to appear."""
+        assert self._inotify is not None
+        parent = directory.parent
+        while not parent.is_dir() and parent != parent.parent:
+            parent = parent.parent
+        try:
+            wd = self._inotify.add_watch(parent, _PARENT_MASK | flags.MASK_ADD)
+        except OSError as err:
+            log.warning("hotplug: cannot watch %s for %s (%s)", parent, directory, err.strerror)
+            return []
+        self._waiting[wd] = parent
+        if directory.is_dir():  # made between the failed watch and the parent's
+            return self._watch(directory)
+        return []
 
     def wait(self, timeout: float) -> list[NodeEvent]:
         """Changes within ``timeout`` seconds (an empty list if none)."""

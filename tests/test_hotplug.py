@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
+from inotify_simple import INotify
 
 from devices.hotplug import Change, HotplugWatcher, NodeEvent
 
@@ -116,5 +118,30 @@ def test_an_overflowed_event_queue_is_reported_and_missing_directories_looked_at
         (serial_by_id / "usb-FTDI_reader-if00-port0").touch()
         seen = _collect(watcher, NodeEvent(inputs, Change.CHANGED))
         assert NodeEvent(serial_by_id / "usb-FTDI_reader-if00-port0", Change.ADDED) in seen
+    finally:
+        watcher.close()
+
+
+def test_a_directory_that_cannot_be_watched_leaves_the_others_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full, fine = tmp_path / "full", tmp_path / "fine"
+    full.mkdir()
+    fine.mkdir()
+    missing = tmp_path / "gone" / "by-id"  # waited for through its parent: refused too
+    add_watch = INotify.add_watch
+
+    def refuse_some(self: INotify, path: Path, mask: int) -> int:
+        if Path(path) in (full, tmp_path):  # the user's inotify watches are used up
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        wd: int = add_watch(self, path, mask)
+        return wd
+
+    monkeypatch.setattr(INotify, "add_watch", refuse_some)
+    watcher = HotplugWatcher([full, missing, fine])
+    watcher.start()
+    try:
+        (fine / "event2").touch()
+        _collect(watcher, NodeEvent(fine / "event2", Change.ADDED))
     finally:
         watcher.close()
