@@ -323,9 +323,12 @@ def test_the_fake_device_does_not_hang_when_pushed_more_than_a_pipe_holds(
     bus.plug(scanner, by_id=BY_ID)
     adapter = _adapter(bus, clock)
     adapter.open()
-    pusher = threading.Thread(
-        target=lambda: [scanner.push([]) for _ in range(70_000)], daemon=True
-    )
+
+    def push_many() -> None:
+        for _ in range(70_000):
+            scanner.push([])
+
+    pusher = threading.Thread(target=push_many, daemon=True)
     pusher.start()
     pusher.join(30.0)
     assert not pusher.is_alive()  # 70,000 wake-ups are more than a 64 KiB pipe holds
@@ -385,11 +388,15 @@ def rig(request: pytest.FixtureRequest, bus: FakeEvdevBus, clock: Clock) -> Iter
         return
     scanner = FakeEvdevDevice()
     bus.plug(scanner, by_id=BY_ID)
+
+    def replug() -> None:
+        bus.plug(scanner, by_id=BY_ID)
+
     yield Rig(
         _adapter(bus, clock),
         lambda text: scanner.type(text, start=clock.at(0)),
         lambda: bus.unplug(scanner),
-        lambda: bus.plug(scanner, by_id=BY_ID) and None,
+        replug,
     )
 
 
