@@ -57,7 +57,7 @@ def add_devices_commands(commands: Any) -> None:
     listen.add_argument("--seconds", type=float, default=None,
                         help="stop after this long (default: until Ctrl-C)")
     listen.add_argument("--fake-devices", action="store_true",
-                        help="listen to fake devices that replay a few sample inputs")
+                        help="listen to fake devices that replay a few sample inputs, then stop")
     listen.set_defaults(handler=_listen)
     role = actions.add_parser(
         "set-role", parents=[common],
@@ -274,28 +274,56 @@ def _masked(code: str) -> str:
     return "*" * max(len(code) - 4, 0) + code[-4:]
 
 
-def _sample_inputs(devices: Devices) -> Callable[[], None]:
-    """For ``--fake-devices``: a barcode, a pay code, a card, an unplugged scanner and back."""
-    from devices.fakes import FakeCardReader, FakeScanner
+class _Replay:
+    """``--fake-devices``: a barcode, a pay code, a card, a garbled scan, the scanner
+    unplugged and back; each step waits until what it caused has been seen, so the
+    replay reads the same on a slow machine."""
 
-    scanner = next(d for d in devices.inputs if isinstance(d, FakeScanner))
-    reader = next(d for d in devices.inputs if isinstance(d, FakeCardReader))
-    steps: list[Callable[[], None]] = [
-        lambda: scanner.scan("6901234567892"),
-        lambda: scanner.scan("134567890123456789"),
-        lambda: reader.present("04:A1:B2:C3"),
-        lambda: scanner.scan("6901234567893"),
-        scanner.unplug,
-        scanner.replug,
-    ]
+    def __init__(self, devices: Devices) -> None:
+        from devices.fakes import FakeCardReader, FakeScanner
+        from devices.ports import DeviceState, DeviceStateChanged
+        from salon.scans import BarcodeScanned, CardPresented, PayCodeScanned, ScanGarbled
 
-    due = [time.monotonic() + 0.5]
+        scanner = next(d for d in devices.inputs if isinstance(d, FakeScanner))
+        reader = next(d for d in devices.inputs if isinstance(d, FakeCardReader))
 
-    def next_step() -> None:  # one step every half second, each seen before the next
-        if steps and time.monotonic() >= due[0]:
-            due[0] += 0.5
-            steps.pop(0)()
-    return next_step
+        def state(device_id: str, wanted: DeviceState) -> Callable[[Any], bool]:
+            return lambda i: (isinstance(i, DeviceStateChanged)
+                              and i.status.device_id == device_id and i.status.state is wanted)
+
+        def kind(cls: type) -> Callable[[Any], bool]:
+            return lambda i: isinstance(i, cls)
+
+        connected: set[str] = set()
+
+        def both_connected(item: Any) -> bool:  # the two readers connect in either order
+            for device_id in (scanner.device_id, reader.device_id):
+                if state(device_id, DeviceState.CONNECTED)(item):
+                    connected.add(device_id)
+            return len(connected) == 2
+
+        self._steps: list[tuple[Callable[[], None], Callable[[Any], bool]]] = [
+            (lambda: None, both_connected),
+            (lambda: scanner.scan("6901234567892"), kind(BarcodeScanned)),
+            (lambda: scanner.scan("134567890123456789"), kind(PayCodeScanned)),
+            (lambda: reader.present("04:A1:B2:C3"), kind(CardPresented)),
+            (lambda: scanner.scan("6901234567893"), kind(ScanGarbled)),
+            (scanner.unplug, state(scanner.device_id, DeviceState.MISSING)),
+            (scanner.replug, state(scanner.device_id, DeviceState.CONNECTED)),
+        ]
+        self._waiting: Callable[[Any], bool] | None = None
+
+    def advance(self, item: Any | None) -> bool:
+        """Note ``item`` (None: nothing came); run the next step when due. False when done."""
+        if self._waiting is not None:
+            if item is None or not self._waiting(item):
+                return True
+            self._waiting = None
+        if not self._steps:
+            return False
+        act, self._waiting = self._steps.pop(0)
+        act()
+        return True
 
 
 def _listen(args: argparse.Namespace) -> int:
@@ -311,18 +339,21 @@ def _listen(args: argparse.Namespace) -> int:
         return REFUSED
     clock = lambda: datetime.now(UTC)  # noqa: E731 - the one clock of this command
     devices = fake_devices(clock) if args.fake_devices else build_devices(config, clock)
-    step = _sample_inputs(devices) if args.fake_devices else None
+    replay = _Replay(devices) if args.fake_devices else None
+    if replay is not None:
+        replay.advance(None)  # the first step: wait for the readers to connect
     devices.manager.start()
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
     try:
         while deadline is None or time.monotonic() < deadline:
-            if step is not None:
-                step()
             try:
                 item = devices.manager.events.get(timeout=0.3)
             except queue.Empty:
-                continue
-            print(describe_item(item, args.lang), file=out, flush=True)
+                item = None
+            if item is not None:
+                print(describe_item(item, args.lang), file=out, flush=True)
+            if replay is not None and not replay.advance(item):
+                break  # the replay is over
     except KeyboardInterrupt:
         pass
     finally:

@@ -112,7 +112,7 @@ def test_doctor_reports_a_config_mistake_instead_of_a_traceback(
 def test_listen_shows_fake_inputs_with_pay_codes_and_cards_masked(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["devices", "listen", "--fake-devices", "--seconds", "6", "--lang", "en"]) == 0
+    assert main(["devices", "listen", "--fake-devices", "--seconds", "60", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "barcode ean13 6901234567892" in out
     assert "WeChat pay code" in out and "134567890123456789" not in out
