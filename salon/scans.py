@@ -17,6 +17,7 @@ from enum import Enum
 
 from salon.errors import DomainError
 from salon.masking import normalize_card_uid
+from salon.payments import PaymentMethod, recognise_pay_code
 
 __all__ = [
     "BarcodeScanned",
@@ -96,10 +97,6 @@ class ScanGarbled:
 
 DeviceInput = BarcodeScanned | PayCodeScanned | CardPresented | ScanGarbled
 
-# Pay codes (付款码): 16-24 digits, WeChat Pay's starting 10-15 (18 digits today), Alipay's
-# 25-30. The ranges are the wallets' published ones, wide enough for their future lengths.
-_WECHAT = re.compile(r"1[0-5][0-9]{14,22}")
-_ALIPAY = re.compile(r"(2[5-9]|30)[0-9]{14,22}")
 _DIGITS = re.compile(r"[0-9]+")
 _GTIN = {13: Symbology.EAN13, 12: Symbology.UPCA, 8: Symbology.EAN8}
 _CODE128_MAX = 48
@@ -121,10 +118,13 @@ def classify_scan(text: str, device_id: str, at: datetime) -> DeviceInput:
     if not code.isprintable():
         return ScanGarbled(device_id, at, GarbledReason.NOT_PRINTABLE, len(code))
     if _DIGITS.fullmatch(code):
-        if _WECHAT.fullmatch(code):
-            return PayCodeScanned(device_id, at, code, Wallet.WECHAT)
-        if _ALIPAY.fullmatch(code):
-            return PayCodeScanned(device_id, at, code, Wallet.ALIPAY)
+        try:  # the checkout's own rule (salon.payments), so a scan and a payment agree
+            method = recognise_pay_code(code)
+        except DomainError:
+            pass
+        else:
+            wallet = Wallet.WECHAT if method is PaymentMethod.WECHAT else Wallet.ALIPAY
+            return PayCodeScanned(device_id, at, code, wallet)
         symbology = _GTIN.get(len(code))
         if symbology is not None:
             if not gtin_check_ok(code):

@@ -54,7 +54,8 @@ def test_pay_codes_are_told_by_their_wallet_prefix(code: str, wallet: Wallet) ->
 
 
 @pytest.mark.parametrize("code", ["164567890123456789", "2412345678901234", "31123456789012345",
-                                  "2812345678901", "2512345678901234567890123"])
+                                  "2812345678901", "2512345678901234567890123",
+                                  "1345678901234567"])  # WeChat's are 18 digits
 def test_digits_outside_the_wallets_ranges_are_not_pay_codes(code: str) -> None:
     assert not isinstance(_scan(code), PayCodeScanned)
 
