@@ -16,6 +16,7 @@ import queue
 import socket
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,7 +143,7 @@ def _doctor(args: argparse.Namespace) -> int:
         failed = any(s.state in (DeviceState.MISSING, DeviceState.ERROR)
                      for s in statuses.values())
         if not args.no_self_test and statuses:
-            receipt = _self_test_receipt(list(statuses.values()), locale)
+            receipt = _self_test_receipt(list(statuses.values()), locale, _store_of(args.config))
             print(text("cli.devices_self_test_heading", locale), file=out)
             for result in self_test(receipt, devices.printer, devices.drawer, devices.light,
                                     devices.buzzer):
@@ -222,7 +223,20 @@ def _addresses() -> str:
     return ", ".join(found) or "-"
 
 
-def _self_test_receipt(statuses: list[DeviceStatus], locale: Locale) -> Receipt:
+def _store_of(config_path: Path | None) -> str:
+    """The store's name and id from the settings' ``[store]`` table, or "-" without one."""
+    if config_path is None:
+        return "-"
+    try:
+        store = tomllib.loads(config_path.read_text(encoding="utf-8")).get("store", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return "-"  # already reported by the devices table's loading, if it matters
+    if not isinstance(store, dict):
+        return "-"
+    return " ".join(str(store[k]) for k in ("name", "id") if store.get(k)) or "-"
+
+
+def _self_test_receipt(statuses: list[DeviceStatus], locale: Locale, store: str) -> Receipt:
     from devices.receipt_doc import Align, Receipt, Row, Rule, Text
     from hub.cli import _version
     from kiosk.i18n import text
@@ -231,6 +245,7 @@ def _self_test_receipt(statuses: list[DeviceStatus], locale: Locale) -> Receipt:
     blocks: list[Any] = [
         Text(text("cli.devices_receipt_title", locale), Align.CENTER, big=True),
         Rule(),
+        Row(text("cli.devices_receipt_store", locale), store),
         Row(text("cli.devices_receipt_time", locale), f"{now:%Y-%m-%d %H:%M}"),
         Row(text("cli.devices_receipt_host", locale), socket.gethostname()),
         Row(text("cli.devices_receipt_network", locale), _addresses()),

@@ -50,6 +50,10 @@ def test_doctor_prints_a_chinese_self_test_receipt_and_reports_a_missing_scanner
     try:
         config = tmp_path / "salon-edge.toml"
         config.write_text(f"""
+[store]
+id = "S-XH-01"
+name = "丝域美发 · 徐汇店"
+
 [devices]
 input_dir = "{tmp_path / 'input'}"
 
@@ -78,7 +82,7 @@ via = "printer"
         listener.close()
     paper = printed(received)
     text = "\n".join(line.text for line in paper.lines)
-    assert "设备自检" in text and "front-scanner" in text
+    assert "设备自检" in text and "front-scanner" in text and "S-XH-01" in text
     assert b"\x1bp\x00" in received and b"\x1bp\x01" in received  # the drawer, both pins
 
 
