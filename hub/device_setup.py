@@ -119,12 +119,20 @@ def build_devices(
                      tracked=False)
     if printer is not None:
         devices.printer = printer
-        devices.spool = PrintSpool(printer, on_status=manager.report, clock=clock)
         manager.track(DeviceStatus(printer.device_id, DeviceKind.PRINTER, DeviceState.CONNECTING))
+        kick_id = ""
         if isinstance(config.drawer, PrinterKickConfig):  # the config insists on a printer
             devices.drawer = PrinterKickDrawer(config.drawer, printer.send_raw)
-            manager.track(DeviceStatus(config.drawer.device_id, DeviceKind.DRAWER,
-                                       DeviceState.CONNECTED))
+            kick_id = config.drawer.device_id
+            manager.track(DeviceStatus(kick_id, DeviceKind.DRAWER, DeviceState.CONNECTING))
+
+        def printer_status(status: DeviceStatus) -> None:
+            manager.report(status)
+            if kick_id:  # a drawer on the printer's port is as reachable as the printer
+                manager.report(DeviceStatus(kick_id, DeviceKind.DRAWER, status.state,
+                                            status.reason, status.params))
+
+        devices.spool = PrintSpool(printer, on_status=printer_status, clock=clock)
     gpio = [c for c in (config.light, config.buzzer, config.call_button) if c is not None]
     relay = config.drawer if isinstance(config.drawer, RelayDrawerConfig) else None
     if gpio or relay is not None:

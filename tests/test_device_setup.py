@@ -88,3 +88,26 @@ def test_the_self_test_reports_each_device_and_one_failure_stops_no_other() -> N
     assert printer.printed == [receipt]
     assert light.shown[-2:] == [Signal.ATTENTION, Signal.READY]
     assert buzzer.beeps == [Beep.GOOD]
+
+
+def test_a_drawer_on_the_printer_shows_the_printer_state() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+    # Nothing listens on ``port`` now: the printer is offline, and so is its drawer.
+    config = parse_config({
+        "printer": {"id": "printer", "connection": "network", "host": "127.0.0.1",
+                    "port": port, "timeout": 1.0, "status_timeout": 0.2},
+        "drawer": {"id": "drawer", "via": "printer"},
+    })
+    devices = build_devices(config, lambda: AT, watch=False)
+    try:
+        assert devices.spool is not None
+        devices.spool.check_status()
+        assert devices.spool.wait_idle(10)
+        states = {s.device_id: (s.state, s.reason) for s in devices.manager.statuses()}
+        assert states["printer"] == states["drawer"]
+        assert states["drawer"][0] is DeviceState.ERROR
+    finally:
+        devices.close()
