@@ -62,13 +62,25 @@ class _Fields(dict[str, object]):
         return "{" + key + "}"
 
 
-def _display(params: Mapping[str, object]) -> _Fields:
+def _display(params: Mapping[str, object], translations: gettext.GNUTranslations | None = None,
+             ) -> _Fields:
     return _Fields(
         (key, format_fen(value))
         if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool)
+        else (key, _reason(value, translations)) if key == "reason" and translations
         else (key, value)
         for key, value in params.items()
     )
+
+
+def _reason(value: object, translations: gettext.GNUTranslations) -> object:
+    """A ``reason`` parameter in the catalog's words where it has them (``reason.*`` ids:
+    config problems, errno names); anything else (an exception's name) as it came."""
+    if not isinstance(value, str):
+        return value
+    msgid = "reason." + value.strip().lower().replace(" ", "_")
+    translated = translations.gettext(msgid)
+    return value if translated == msgid else translated
 
 
 def _translate(msgid: str, locale: str, params: Mapping[str, object]) -> str:
@@ -78,13 +90,14 @@ def _translate(msgid: str, locale: str, params: Mapping[str, object]) -> str:
     chain = [loc for loc in LOCALES if loc == locale] + [FALLBACK]
     for loc in dict.fromkeys(chain):
         try:
-            template = catalog(loc).gettext(msgid)
+            translations = catalog(loc)
+            template = translations.gettext(msgid)
         except Exception:  # a broken catalog must not hide the text being shown
             continue
         if template == msgid:  # gettext hands back the msgid when it has no translation
             continue
         try:
-            return template.format_map(fields)
+            return template.format_map(_display(params, translations))
         except (IndexError, ValueError, AttributeError, TypeError, KeyError):
             continue  # a malformed translation: try the next locale
     return _plain(msgid, fields)

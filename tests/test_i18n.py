@@ -132,3 +132,18 @@ def test_render_error_never_raises_when_catalogs_cannot_load(
     monkeypatch.setattr(i18n, "catalog", broken)
     err = FakeError(FakeCode.LOW_BALANCE, {"balance_fen": 5})
     assert i18n.render_error(err) == f"test.low_balance (balance_fen={format_fen(5)})"
+
+
+def test_a_reason_parameter_is_shown_in_the_catalogs_words_where_it_has_them() -> None:
+    from devices.errors import DeviceError, DeviceErrorCode
+
+    known = DeviceError(DeviceErrorCode.CONFIG_INVALID,
+                        {"device": "front", "field": "idle_gap", "reason": "unknown key"})
+    assert i18n.render_error(known, "zh_CN") == "设备 front 的配置有误：idle_gap（没有这个设置项）"
+    assert i18n.render_error(known, "en") == (
+        "Device front is misconfigured: idle_gap (no such setting)")
+    errno_name = DeviceError(DeviceErrorCode.PRINTER_OFFLINE,
+                             {"device": "p", "reason": "ECONNREFUSED"})
+    assert i18n.render_error(errno_name, "zh_CN") == "打印机 p 离线：连接被拒绝"
+    unknown = DeviceError(DeviceErrorCode.OPEN_FAILED, {"device": "s", "reason": "SerialException"})
+    assert i18n.render_error(unknown, "en") == "Cannot open device s: SerialException"
