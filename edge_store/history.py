@@ -22,7 +22,9 @@ The history is derived from the journal, so it is written without an fsync per s
 ``sync`` (before every snapshot) makes it durable up to ``through_seq``, and opening
 cuts ``open.jsonl`` back to ``open_bytes`` and appends the journal records after
 ``through_seq`` again. Snapshots are only taken after a sync, so the journal always
-still holds what the history may have lost.
+still holds what the history may have lost. A month the sales have left is filed by the
+snapshot thread (``plan_close`` and ``finish_close`` under the store's lock, the slow
+``write_months`` between them without it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,7 @@ from salon.config import CommissionTarget
 from salon.events import Event
 from salon.tickets import TicketPaid, TicketRefunded
 
-__all__ = ["HISTORY_FORMAT", "SalesHistory"]
+__all__ = ["HISTORY_FORMAT", "MonthClose", "SalesHistory"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,14 @@ _STATE = "state.json"
 _PAID, _REFUNDED = TicketPaid.type_name, TicketRefunded.type_name
 _EARNED, _REVERSED = CommissionEarned.type_name, CommissionReversed.type_name
 _RECHARGE = CommissionTarget.RECHARGE.value
+
+
+@dataclass(frozen=True, slots=True)
+class MonthClose:
+    """Months to file, and the length of ``open.jsonl`` whose lines hold them."""
+
+    months: tuple[str, ...]
+    size: int
 
 
 def _filing(event: dict[str, Any]) -> tuple[str, bool] | None:
@@ -133,13 +144,15 @@ class SalesHistory:
             os.close(self._fd)
             self._fd = None
 
-    def sync(self, through_seq: int) -> None:
-        """Make everything added so far durable, then close months the sales have left."""
+    def sync(self, through_seq: int, close_months: bool = True) -> None:
+        """Make everything added so far durable, then (unless not ``close_months``) close
+        the months the sales have left; the store does that in two steps off its lock
+        instead (``plan_close``, ``write_months``, ``finish_close``)."""
         assert self._fd is not None
         os.fsync(self._fd)
         self._persist(through_seq)
         # A crash from here on leaves a shorter open.jsonl than open_bytes, never a cut line.
-        if self._close_months():
+        if close_months and self._close_months():
             self._persist(through_seq)
 
     def _persist(self, through_seq: int) -> None:
@@ -206,37 +219,79 @@ class SalesHistory:
 
     def _close_months(self) -> bool:
         """Write the months before the newest one to their files; keep the rest open."""
-        if not self._month_of_ticket:
+        plan = self.plan_close()
+        if plan is None:
             return False
+        self.write_months(plan)
+        self.finish_close(plan)
+        return True
+
+    def plan_close(self) -> MonthClose | None:
+        """The months the sales have left, and how much of ``open.jsonl`` holds them now.
+
+        Called under the store's lock, right after ``sync``: ``write_months`` may then run
+        on another thread while sales go on (a month's file takes a second or more to
+        write), and ``finish_close``, under the lock again, drops the months' lines.
+        """
+        if not self._month_of_ticket:
+            return None
         current = max(self._month_of_ticket.values())
         months = {month for lines in self._lines.values() for _, month, _, _ in lines}
-        closing = sorted(m for m in months if m < current and m != "?")
-        if not closing:
-            return False
-        assert self._fd is not None
-        lines = [json.loads(raw) for raw in os.pread(self._fd, self._size, 0).splitlines()]
-        for month in closing:
+        closing = tuple(sorted(m for m in months if m < current and m != "?"))
+        return MonthClose(closing, self._size) if closing else None
+
+    def write_months(self, plan: MonthClose) -> None:
+        """Write each month of ``plan`` to its files, from the lines ``plan`` covers.
+
+        Touches nothing the writer uses: ``open.jsonl`` is read through a descriptor of its
+        own (lines before ``plan.size`` never change) and a month already on disk is read
+        afresh, not through the cache. Until ``finish_close`` a sale is in its month file
+        and in ``open.jsonl`` both, which reads (and a crash) take as once.
+        """
+        fd = os.open(self._open_path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, plan.size, 0)
+        finally:
+            os.close(fd)
+        lines = [json.loads(raw) for raw in data.splitlines()]
+        for month in plan.months:
             by_ticket: dict[str, list[tuple[int, dict[str, Any]]]] = {}
             for line in lines:
                 if line["month"] == month:
                     by_ticket.setdefault(line["ticket"], []).append((line["seq"], line["event"]))
             self._write_month(month, by_ticket)
-        body = b"".join(
-            json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-            for line in lines if line["month"] not in closing
+
+    def finish_close(self, plan: MonthClose) -> None:
+        """Under the store's lock: ``open.jsonl`` without the lines ``write_months`` filed.
+
+        Lines added since ``plan`` stay, even of a closed month (a late refund: filed at
+        the next close).
+        """
+        assert self._fd is not None
+        data = os.pread(self._fd, self._size, 0)
+        filed = sorted(
+            (offset, length) for lines in self._lines.values()
+            for _, month, offset, length in lines
+            if offset < plan.size and month in plan.months
         )
+        kept: list[bytes] = []
+        at = 0
+        for offset, length in filed:  # the index says where each line is: no parsing
+            kept.append(data[at:offset])
+            at = offset + length
+        kept.append(data[at:])
+        body = b"".join(kept)
+        atomic_write(self._open_path, body)  # if this fails, the old file and fd stay
         os.close(self._fd)
-        atomic_write(self._open_path, body)
         self._fd = os.open(self._open_path, os.O_RDWR | os.O_APPEND)
         self._load_index(body)
         self._cache = None
-        log.info("history: closed %s", ", ".join(closing))
-        return True
+        log.info("history: closed %s", ", ".join(plan.months))
 
     def _write_month(
         self, month: str, tickets: dict[str, list[tuple[int, dict[str, Any]]]]
     ) -> None:
-        docs = self._read_month(month) if (self.directory / f"{month}.ids").exists() else {}
+        docs = self._month_docs(month) if (self.directory / f"{month}.ids").exists() else {}
         for ticket, lines in tickets.items():
             events = docs.setdefault(ticket, [])
             known = {e["meta"]["event_id"] for e in events}
@@ -249,14 +304,17 @@ class SalesHistory:
         atomic_write(self.directory / f"{month}.ids", "\n".join(sorted(docs)).encode() + b"\n")
         fsync_dir(self.directory)
 
+    def _month_docs(self, month: str) -> dict[str, list[dict[str, Any]]]:
+        db = TinyDB(self.directory / f"{month}.json", storage=JSONStorage, access_mode="r")
+        try:
+            return {doc["ticket_id"]: list(doc["events"]) for doc in db.table("tickets").all()}
+        finally:
+            db.close()
+
     def _read_month(self, month: str) -> dict[str, list[dict[str, Any]]]:
         if self._cache is not None and self._cache[0] == month:
             return self._cache[1]
-        db = TinyDB(self.directory / f"{month}.json", storage=JSONStorage, access_mode="r")
-        try:
-            docs = {doc["ticket_id"]: list(doc["events"]) for doc in db.table("tickets").all()}
-        finally:
-            db.close()
+        docs = self._month_docs(month)
         self._cache = (month, docs)
         return docs
 

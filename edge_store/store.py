@@ -30,7 +30,7 @@ from edge_store.capture import copy_of
 from edge_store.codec import decode_event, encode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import DirLock
-from edge_store.history import SalesHistory
+from edge_store.history import MonthClose, SalesHistory
 from edge_store.identity import claim_identity
 from edge_store.journal import FileOps, Journal, OpenReport, RawRecord
 from edge_store.outbox import OutboxCursor, removable_through, segment_ages
@@ -297,9 +297,10 @@ class EdgeStore:
 
     # ---------------------------------------------------------------- snapshots, space
 
-    def _sync_for_snapshot(self) -> tuple[int, datetime]:
+    def _sync_for_snapshot(self, close_months: bool = True) -> tuple[int, datetime]:
         """Under the lock: the record and time a snapshot taken now holds, history synced."""
-        self.history.sync(self.journal.last_seq)  # a snapshot never gets ahead of it
+        # A snapshot never gets ahead of the history.
+        self.history.sync(self.journal.last_seq, close_months=close_months)
         return self.journal.last_seq, self.ctx.clock()
 
     def _copy_state(self) -> SalonState:
@@ -315,17 +316,24 @@ class EdgeStore:
 
     def _start_snapshot(self) -> None:
         """Copy the state now (the writer waits only that long), write the file on a thread."""
-        seq, now = self._sync_for_snapshot()
+        # A month the sales have left is filed on the thread too: writing its file takes
+        # a second or more, which the till must not wait for once a month.
+        seq, now = self._sync_for_snapshot(close_months=False)
+        months = self.history.plan_close()
         body = self._copy_state()
         self._snapshot_pending = True
         self._snapshot_at = now  # a failed write is retried by the record count, not hourly
-        thread = threading.Thread(target=self._write_snapshot, args=(seq, now, body),
+        thread = threading.Thread(target=self._write_snapshot, args=(seq, now, body, months),
                                   name="snapshot-writer", daemon=True)
         self._snapshot_thread = thread
         thread.start()
 
-    def _write_snapshot(self, seq: int, now: datetime, body: SalonState) -> None:
+    def _write_snapshot(
+        self, seq: int, now: datetime, body: SalonState, months: MonthClose | None = None,
+    ) -> None:
         try:
+            if months is not None:
+                self._close_months(months)
             self.snapshots.write(seq, now.isoformat(), body)
         except OSError as err:
             log.warning("store: snapshot of record %d not written (%s)", seq, err)
@@ -339,6 +347,22 @@ class EdgeStore:
                 self.snapshot_seq = max(self.snapshot_seq, seq)
         finally:
             self._snapshot_pending = False
+
+    def _close_months(self, months: MonthClose) -> None:
+        """On the snapshot thread: write the months' files, then (under the lock, briefly)
+        drop their lines from the open file. A failure leaves them open for the next try."""
+        try:
+            self.history.write_months(months)
+        except OSError as err:
+            log.warning("history: months %s not closed (%s)", ", ".join(months.months), err)
+            return
+        with self._lock:
+            try:
+                self.history.finish_close(months)
+                self.history.sync(self.journal.last_seq, close_months=False)
+            except OSError as err:
+                log.warning("history: months %s filed, open file not cut (%s)",
+                            ", ".join(months.months), err)
 
     def flush(self) -> None:
         """Wait for a snapshot being written in the background."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+
+import pytest
 
 from edge_store.store import EdgeStore, StoreOptions
 from edge_store.verify import verify
@@ -163,4 +166,41 @@ def test_lines_written_before_they_named_the_sale_s_first_event_are_still_indexe
     assert [type(e) for e in again.history.events_of(newest)] == [TicketPaid, TicketRefunded]
     report = verify(again)
     assert report.ok, report.differences
+    again.close()
+
+
+def test_a_month_is_filed_on_the_snapshot_thread_while_the_till_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing a closed month's file takes seconds on a Pi: not under the writer's lock."""
+    from edge_store.history import MonthClose, SalesHistory
+
+    seen: list[tuple[str, bool]] = []  # (thread, whether it held the writer's lock)
+    stores: list[EdgeStore] = []
+    close_months, write_months = EdgeStore._close_months, SalesHistory.write_months
+
+    def closing(self: EdgeStore, plan: MonthClose) -> None:
+        stores.append(self)
+        close_months(self, plan)
+
+    def watched(self: SalesHistory, plan: MonthClose) -> None:
+        seen.append((threading.current_thread().name, stores[-1]._lock._is_owned()))  # type: ignore[attr-defined]
+        write_months(self, plan)
+
+    monkeypatch.setattr(EdgeStore, "_close_months", closing)
+    monkeypatch.setattr(SalesHistory, "write_months", watched)
+    store, _, tickets = _months_of_sales(tmp_path, days=75)
+    store.flush()
+    assert seen and all(name == "snapshot-writer" and not held for name, held in seen)
+    filed = {p.stem for p in (tmp_path / "history").glob("2*.ids")}
+    assert len(filed) >= 2
+    open_lines = (tmp_path / "history" / "open.jsonl").read_text(encoding="utf-8").splitlines()
+    current = max(json.loads(line)["month"] for line in open_lines)
+    assert all(json.loads(line)["month"] not in filed or json.loads(line)["month"] == current
+               for line in open_lines)
+    assert store.state.tickets.get(tickets[0]) is not None  # read back from its month file
+    store.close()
+    again = open_store(tmp_path, options=OPTIONS)
+    assert verify(again).ok
+    assert again.state.tickets.get(tickets[0]) is not None
     again.close()
