@@ -356,6 +356,9 @@ class EdgeStore:
         except OSError as err:
             log.warning("history: months %s not closed (%s)", ", ".join(months.months), err)
             return
+        except Exception:  # a bug: loud, but the snapshot after it is still written
+            log.exception("history: months %s not closed", ", ".join(months.months))
+            return
         with self._lock:
             try:
                 self.history.finish_close(months)
