@@ -204,3 +204,42 @@ def test_a_month_is_filed_on_the_snapshot_thread_while_the_till_is_free(
     assert verify(again).ok
     assert again.state.tickets.get(tickets[0]) is not None
     again.close()
+
+
+def test_a_month_that_could_not_be_filed_stays_open_and_is_filed_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_store.history import MonthClose, SalesHistory
+
+    write_months = SalesHistory.write_months
+    failures = [OSError(28, "No space left on device")]
+
+    def full_disk(self: SalesHistory, plan: MonthClose) -> None:
+        if failures:
+            raise failures.pop()
+        write_months(self, plan)
+
+    monkeypatch.setattr(SalesHistory, "write_months", full_disk)
+    clock = ManualClock(DEMO_DAY)
+    never = StoreOptions(snapshot_every_records=10**6, snapshot_every_seconds=10**9)
+    store = open_store(tmp_path, clock, options=never)  # snapshots only when the test says
+    work = workload(store, clock)
+    work.setup()
+    work.register(5)
+    first = [e.ticket_id for e in work.checkout(work.members[0]) if isinstance(e, TicketPaid)]
+    clock.advance(days=40)  # the next sale is a month later: the first month can close
+    work.checkout(work.members[1])
+    store._start_snapshot()  # the policy's path: the month is filed on the thread
+    store.flush()
+    month = DEMO_DAY.strftime("%Y-%m")
+    assert not (tmp_path / "history" / f"{month}.ids").exists()  # the disk was full
+    opened = (tmp_path / "history" / "open.jsonl").read_text(encoding="utf-8")
+    assert f'"month":"{month}"' in opened  # nothing lost: still in the open file
+    assert store.state.tickets.get(first[0]) is not None
+    store._start_snapshot()
+    store.flush()
+    assert first[0] in (tmp_path / "history" / f"{month}.ids").read_text().split()
+    opened = (tmp_path / "history" / "open.jsonl").read_text(encoding="utf-8")
+    assert f'"month":"{month}"' not in opened
+    assert store.state.tickets.get(first[0]) is not None
+    store.close()
