@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from devices.drawer import PrinterKickConfig, RelayDrawerConfig
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import DeviceError, config_invalid
 from devices.escpos_printer import PrinterConfig, printer_config
 from devices.gpio_devices import (
     BuzzerConfig,
@@ -83,9 +83,6 @@ class DevicesConfig:
         ]
 
 
-def _invalid(device: str, field: str, reason: str) -> DeviceError:
-    return DeviceError(DeviceErrorCode.CONFIG_INVALID,
-                       {"device": device, "field": field, "reason": reason})
 
 
 def _check_type(device: str, field: str, value: Any, tp: Any) -> Any:
@@ -100,24 +97,24 @@ def _check_type(device: str, field: str, value: Any, tp: Any) -> Any:
                 return _check_type(device, field, value, option)
             except DeviceError:
                 continue
-        raise _invalid(device, field, "wrong type")
+        raise config_invalid(device, field, "wrong type")
     if origin is tuple:
         (item, _) = typing.get_args(tp)
         if not isinstance(value, list | tuple):
-            raise _invalid(device, field, "not a list")
+            raise config_invalid(device, field, "not a list")
         return tuple(_check_type(device, field, v, item) for v in value)
     if isinstance(tp, type) and issubclass(tp, Enum):
         try:
             return tp(value)
         except ValueError:
             allowed = ", ".join(str(m.value) for m in tp)
-            raise _invalid(device, field, f"one of {allowed}") from None
+            raise config_invalid(device, field, f"one of {allowed}") from None
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is int and isinstance(value, bool):
-        raise _invalid(device, field, "not a number")
+        raise config_invalid(device, field, "not a number")
     if isinstance(tp, type) and not isinstance(value, tp):
-        raise _invalid(device, field, f"not a {tp.__name__}")
+        raise config_invalid(device, field, f"not a {tp.__name__}")
     return value
 
 
@@ -136,12 +133,12 @@ def build_config(cls: type[_C], table: Mapping[str, Any], *, exclude: tuple[str,
         if name in exclude or name in given:
             continue
         if name not in fields:
-            raise _invalid(device, key, "unknown key")
+            raise config_invalid(device, key, "unknown key")
         values[name] = _check_type(device, key, value, hints[name])
     for name, f in fields.items():
         no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if no_default and name not in values:
-            raise _invalid(device, "id" if name == "device_id" else name, "missing")
+            raise config_invalid(device, "id" if name == "device_id" else name, "missing")
     return cls(**values)
 
 
@@ -151,7 +148,7 @@ _INPUT_KEYS = ("id", "evdev", "serial", "layout", "idle_gap_ms", "stale_after_ms
 def _input(table: Mapping[str, Any], kind: DeviceKind, where: str) -> InputConfig:
     device = str(table.get("id", where))
     if bool(table.get("evdev")) == bool(table.get("serial")):
-        raise _invalid(device, "evdev", "give one of evdev or serial")
+        raise config_invalid(device, "evdev", "give one of evdev or serial")
     protocol = None
     if table.get("serial"):
         # The protocol's name and any of its fields overridden sit in the device's table.
@@ -160,7 +157,7 @@ def _input(table: Mapping[str, Any], kind: DeviceKind, where: str) -> InputConfi
     else:
         stray = sorted(k for k in table if k in PROTOCOL_KEYS)
         if stray:
-            raise _invalid(device, stray[0], "only for a serial reader")
+            raise config_invalid(device, stray[0], "only for a serial reader")
         rest = dict(table)
     config = build_config(InputConfig, rest, where=where, kind=kind, protocol=protocol)
     if config.evdev:
@@ -173,14 +170,14 @@ def _check_evdev(config: InputConfig) -> None:
     try:
         DeviceMatch.parse(config.evdev, "/dev/input", config.device_id)
     except DeviceError as err:
-        raise _invalid(config.device_id, "evdev", str(err.params["reason"])) from None
+        raise config_invalid(config.device_id, "evdev", str(err.params["reason"])) from None
     if config.layout not in LAYOUTS:
-        raise _invalid(config.device_id, "layout", "one of " + ", ".join(LAYOUTS))
+        raise config_invalid(config.device_id, "layout", "one of " + ", ".join(LAYOUTS))
     try:
         DecoderSettings(idle_gap=config.idle_gap_ms / 1000,
                         stale_after=config.stale_after_ms / 1000)
     except DeviceError as err:
-        raise _invalid(config.device_id, f"{err.params['field']}_ms",
+        raise config_invalid(config.device_id, f"{err.params['field']}_ms",
                        str(err.params["reason"])) from None
 
 
@@ -190,7 +187,7 @@ def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
              "buzzer", "call_button"}
     for key in table:
         if key not in known:
-            raise _invalid("devices", key, "unknown key")
+            raise config_invalid("devices", key, "unknown key")
     inputs = [
         _input(entry, kind, f"{key} #{n}")
         for key, kind in (("scanner", DeviceKind.SCANNER), ("card_reader", DeviceKind.CARD_READER))
@@ -203,14 +200,14 @@ def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
         via = drawer_table.get("via")
         if via == "printer":
             if printer is None:
-                raise _invalid(str(drawer_table.get("id", "drawer")), "via", "no printer")
+                raise config_invalid(str(drawer_table.get("id", "drawer")), "via", "no printer")
             drawer = build_config(PrinterKickConfig, drawer_table, exclude=("via",),
                                   where="drawer")
         elif via == "relay":
             drawer = build_config(RelayDrawerConfig, drawer_table, exclude=("via",),
                                   where="drawer")
         else:
-            raise _invalid(str(drawer_table.get("id", "drawer")), "via", "printer or relay")
+            raise config_invalid(str(drawer_table.get("id", "drawer")), "via", "printer or relay")
     light = (build_config(StatusLightConfig, _single(table, "light"), where="light")
              if "light" in table else None)
     buzzer = (build_config(BuzzerConfig, _single(table, "buzzer"), where="buzzer")
@@ -228,14 +225,14 @@ def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
     ids = config.device_ids()
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
-        raise _invalid(twice[0], "id", "used by two devices")
+        raise config_invalid(twice[0], "id", "used by two devices")
     return config
 
 
 def _single(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     entry = table[key]
     if not isinstance(entry, Mapping):
-        raise _invalid("devices", key, "not a table")
+        raise config_invalid("devices", key, "not a table")
     return entry
 
 
@@ -244,7 +241,7 @@ def _tables(table: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     if isinstance(entries, Mapping):
         entries = [entries]
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
-        raise _invalid("devices", key, "not a table")
+        raise config_invalid("devices", key, "not a table")
     return entries
 
 
@@ -253,10 +250,10 @@ def load_config(path: Path) -> DevicesConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise _invalid("devices", str(path), err.strerror or type(err).__name__) from err
+        raise config_invalid("devices", str(path), err.strerror or type(err).__name__) from err
     except tomllib.TOMLDecodeError as err:
-        raise _invalid("devices", str(path), str(err)) from err
+        raise config_invalid("devices", str(path), str(err)) from err
     section = data.get("devices", {})
     if not isinstance(section, Mapping):
-        raise _invalid("devices", "devices", "not a table")
+        raise config_invalid("devices", "devices", "not a table")
     return parse_config(section)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import errno
+import termios
 from collections.abc import Mapping
 from enum import StrEnum
 
-__all__ = ["DeviceError", "DeviceErrorCode"]
+__all__ = [
+    "DENIED",
+    "GONE",
+    "DeviceError",
+    "DeviceErrorCode",
+    "config_invalid",
+    "errno_of",
+    "open_failure",
+    "reason_of",
+]
+
+GONE = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
+"""A device node that is not there (unplugged, never plugged in)."""
+DENIED = frozenset({errno.EACCES, errno.EPERM})
 
 
 class DeviceErrorCode(StrEnum):
@@ -45,3 +60,43 @@ class DeviceError(Exception):
         self.params: dict[str, str | int] = dict(params or {})
         detail = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         super().__init__(code.value + (f" ({detail})" if detail else ""))
+
+
+def config_invalid(device: str, field: str, reason: str, **extra: str | int) -> DeviceError:
+    """A setting refused: which device, which field, and why (``reason``: a ``reason.*``
+    id of the catalog where one exists, so the message reads in the engineer's language)."""
+    return DeviceError(DeviceErrorCode.CONFIG_INVALID,
+                       {"device": device, "field": field, "reason": reason, **extra})
+
+
+def errno_of(err: BaseException) -> int | None:
+    """The OS error number under ``err``: libraries (pyserial) keep only the message and
+    chain the OSError as the cause."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            return seen.errno
+        # termios.error is not an OSError; its first argument is the number.
+        if isinstance(seen, termios.error) and seen.args and isinstance(seen.args[0], int):
+            return seen.args[0]
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def reason_of(err: BaseException) -> str:
+    """A short stable name of a failure: the errno's (ENODEV, EIO ...) or the error type's."""
+    code = errno_of(err)
+    return errno.errorcode.get(code, str(code)) if code is not None else type(err).__name__
+
+
+def open_failure(code: int | None, busy: frozenset[int] = frozenset({errno.EBUSY}),
+                 ) -> DeviceErrorCode:
+    """Why opening a device node failed, by its errno (``busy``: the numbers that mean
+    another process holds it)."""
+    if code in GONE:
+        return DeviceErrorCode.NOT_FOUND
+    if code in DENIED:
+        return DeviceErrorCode.PERMISSION_DENIED
+    if code in busy:
+        return DeviceErrorCode.BUSY
+    return DeviceErrorCode.OPEN_FAILED

@@ -21,7 +21,15 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import (
+    DENIED,
+    GONE,
+    DeviceError,
+    DeviceErrorCode,
+    config_invalid,
+    open_failure,
+    reason_of,
+)
 from devices.hid_decoder import DecoderSettings, HidDecoder
 from devices.hid_identity import (
     DeviceMatch,
@@ -43,16 +51,8 @@ _CLASSIFIERS: dict[DeviceKind, Callable[[str, str, datetime], DeviceInput]] = {
     DeviceKind.SCANNER: classify_scan,
     DeviceKind.CARD_READER: classify_card,
 }
-_GONE = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
-_DENIED = frozenset({errno.EACCES, errno.EPERM})
 # What a read on a node that was unplugged raises (EIO from some USB host drivers).
 _UNPLUGGED = frozenset({errno.ENODEV, errno.ENXIO, errno.EIO})
-
-
-def _reason(err: BaseException) -> str:
-    if isinstance(err, OSError) and err.errno is not None:
-        return errno.errorcode.get(err.errno, str(err.errno))
-    return type(err).__name__
 
 
 class EvdevInput:
@@ -77,9 +77,7 @@ class EvdevInput:
     ) -> None:
         classify = _CLASSIFIERS.get(kind)
         if classify is None:
-            raise DeviceError(DeviceErrorCode.CONFIG_INVALID, {
-                "device": device_id, "field": "kind", "reason": kind.value,
-            })
+            raise config_invalid(device_id, "kind", kind.value)
         self._device_id = device_id
         self.kind = kind
         self.match = match if isinstance(match, DeviceMatch) else DeviceMatch.parse(
@@ -127,7 +125,7 @@ class EvdevInput:
                 device.close()
             code = (
                 DeviceErrorCode.BUSY if err.errno == errno.EBUSY
-                else DeviceErrorCode.NOT_FOUND if err.errno in _GONE
+                else DeviceErrorCode.NOT_FOUND if err.errno in GONE
                 else DeviceErrorCode.OPEN_FAILED
             )
             raise self._error(code, path, err) from err
@@ -178,13 +176,13 @@ class EvdevInput:
             log.info("device %s: gone from %s", self._device_id, self._path)
             return DeviceError(DeviceErrorCode.UNPLUGGED, {"device": self._device_id})
         return DeviceError(DeviceErrorCode.READ_FAILED, {
-            "device": self._device_id, "reason": _reason(err),
+            "device": self._device_id, "reason": reason_of(err),
         })
 
     def _error(self, code: DeviceErrorCode, path: str, err: BaseException | None) -> DeviceError:
         if code is DeviceErrorCode.OPEN_FAILED:
             return DeviceError(code, {
-                "device": self._device_id, "reason": _reason(err) if err else "unknown",
+                "device": self._device_id, "reason": reason_of(err) if err else "unknown",
             })
         return DeviceError(code, {"device": self._device_id, "path": path})
 
@@ -192,13 +190,7 @@ class EvdevInput:
         try:
             return self._opener(path)
         except OSError as err:
-            code = (
-                DeviceErrorCode.NOT_FOUND if err.errno in _GONE
-                else DeviceErrorCode.PERMISSION_DENIED if err.errno in _DENIED
-                else DeviceErrorCode.BUSY if err.errno == errno.EBUSY
-                else DeviceErrorCode.OPEN_FAILED
-            )
-            raise self._error(code, path, err) from err
+            raise self._error(open_failure(err.errno), path, err) from err
 
     def _find(self) -> tuple[str, EvdevLike]:
         if self.match.by_id:
@@ -217,7 +209,7 @@ class EvdevInput:
             try:
                 device = self._opener(path)
             except OSError as err:
-                if err.errno in _DENIED and not denied:
+                if err.errno in DENIED and not denied:
                     denied = path
                 continue
             info = device.info

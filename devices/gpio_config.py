@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from gpiozero.exc import GPIOPinInUse, PinPWMUnsupported
 
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import DeviceError, DeviceErrorCode, config_invalid
 
 __all__ = [
     "BCM_PINS",
@@ -64,8 +64,7 @@ class ConfigProblem(StrEnum):
 
 def config_error(device_id: str, field: str, problem: ConfigProblem,
                  **extra: str | int) -> DeviceError:
-    return DeviceError(DeviceErrorCode.CONFIG_INVALID,
-                       {"device": device_id, "field": field, "reason": problem.value, **extra})
+    return config_invalid(device_id, field, problem.value, **extra)
 
 
 def check_pin(device_id: str, field: str, pin: object) -> None:

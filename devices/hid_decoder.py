@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from evdev import InputEvent, ecodes
 
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import config_invalid
 from devices.keymap import Layout
 
 __all__ = ["DEFAULT_TERMINATORS", "DecoderSettings", "HidDecoder"]
@@ -51,9 +51,7 @@ class DecoderSettings:
             ("min_length", self.min_length >= 1),
         ):
             if not ok:
-                raise DeviceError(DeviceErrorCode.CONFIG_INVALID, {
-                    "device": "hid", "field": name, "reason": "out of range",
-                })
+                raise config_invalid("hid", name, "out of range")
 
 
 class HidDecoder:

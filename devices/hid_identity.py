@@ -27,7 +27,7 @@ from typing import Protocol
 import evdev
 from evdev import InputEvent, ecodes
 
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import DeviceError, DeviceErrorCode, config_invalid
 
 __all__ = [
     "DEFAULT_RULES",
@@ -173,9 +173,7 @@ class DeviceMatch:
             return cls(vendor=int(usb[1], 16), product=int(usb[2], 16), serial=usb[3])
         if not value or re.fullmatch(r"(.*/)?event[0-9]+", value):
             # An eventN node is numbered in plug order: it would name another device later.
-            raise DeviceError(DeviceErrorCode.CONFIG_INVALID, {
-                "device": device_id, "field": "match", "reason": "not a stable id",
-            })
+            raise config_invalid(device_id, "match", "not a stable id")
         if "/" not in value:
             value = os.path.join(input_dir, "by-id", value)
         return cls(by_id=value)
@@ -363,6 +361,4 @@ class OverrideStore:
         return overrides
 
     def _invalid(self, reason: str) -> DeviceError:
-        return DeviceError(DeviceErrorCode.CONFIG_INVALID, {
-            "device": "hid_overrides", "field": str(self.path), "reason": reason,
-        })
+        return config_invalid("hid_overrides", str(self.path), reason)

@@ -16,7 +16,7 @@ from typing import Any
 
 from escpos.capabilities import CAPABILITIES, get_profile
 
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import config_invalid
 from devices.escpos_bytes import PrintFormat
 
 __all__ = ["ConnectionKind", "PrinterConfig", "printer_config"]
@@ -62,7 +62,7 @@ class PrinterConfig:
     def __post_init__(self) -> None:
         problems = self._problems()
         if problems:
-            raise _invalid(self.device_id, *problems[0])
+            raise config_invalid(self.device_id, *problems[0])
 
     @property
     def address(self) -> str:
@@ -134,11 +134,11 @@ def printer_config(table: Mapping[str, Any]) -> PrinterConfig:
     for key, value in table.items():
         name = "device_id" if key == "id" else key
         if name not in hints:
-            raise _invalid(device, key, "unknown key")
+            raise config_invalid(device, key, "unknown key")
         values[name] = _typed(device, key, value, hints[name])
     for name, key in (("device_id", "id"), ("connection", "connection")):
         if name not in values:
-            raise _invalid(device, key, "missing")
+            raise config_invalid(device, key, "missing")
     return PrinterConfig(**values)
 
 
@@ -146,14 +146,11 @@ def _typed(device: str, key: str, value: object, hint: type) -> object:
     if hint is ConnectionKind:
         if isinstance(value, str) and value in {k.value for k in ConnectionKind}:
             return ConnectionKind(value)
-        raise _invalid(device, key, "one of " + ", ".join(k.value for k in ConnectionKind))
+        raise config_invalid(device, key, "one of " + ", ".join(k.value for k in ConnectionKind))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise _invalid(device, key, f"not a {hint.__name__}")
+        raise config_invalid(device, key, f"not a {hint.__name__}")
     return value
 
 
-def _invalid(device: str, field: str, reason: str) -> DeviceError:
-    return DeviceError(DeviceErrorCode.CONFIG_INVALID,
-                       {"device": device, "field": field, "reason": reason})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from datetime import datetime
 
 import serial
 
-from devices.errors import DeviceError, DeviceErrorCode
+from devices.errors import DeviceError, DeviceErrorCode, errno_of, open_failure, reason_of
 from devices.serial_framing import DecoderCounters, FrameDecoder, PayloadEncoding
 from devices.serial_protocols import SerialProtocol, SerialRole
 from salon.scans import DeviceInput, classify_card, classify_scan
@@ -29,8 +28,6 @@ __all__ = ["SerialReader", "find_protocol"]
 
 log = logging.getLogger(__name__)
 
-_GONE = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
-_DENIED = frozenset({errno.EACCES, errno.EPERM})
 # flock(LOCK_EX | LOCK_NB) on a port another process holds fails with EWOULDBLOCK.
 _HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY})
 _UNPLUGGED = frozenset({errno.EIO, errno.ENXIO, errno.ENODEV, errno.EBADF})
@@ -42,23 +39,6 @@ _CLASSIFIERS: dict[SerialRole, Callable[[str, str, datetime], DeviceInput]] = {
     SerialRole.CARD_READER: classify_card,
     SerialRole.SCANNER: classify_scan,
 }
-
-
-def _errno(err: BaseException) -> int | None:
-    """The OS error under a pyserial error: it keeps only the message, the cause is chained."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno is not None:
-            return seen.errno
-        if isinstance(seen, termios.error) and seen.args and isinstance(seen.args[0], int):
-            return seen.args[0]
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _reason(err: BaseException) -> str:
-    code = _errno(err)
-    return errno.errorcode.get(code, str(code)) if code is not None else type(err).__name__
 
 
 class SerialReader:
@@ -229,28 +209,22 @@ class SerialReader:
 
     def _lost(self, err: BaseException) -> DeviceError:
         self.close()
-        code = _errno(err)
+        code = errno_of(err)
         # pyserial reports a port that hung up (a USB reader pulled out, a pty whose master
         # closed) as readable with nothing to read, and keeps no errno for it.
         if code is None or code in _UNPLUGGED:
             log.warning("device %s: gone from %s", self._device_id, self._path)
             return DeviceError(DeviceErrorCode.UNPLUGGED, {"device": self._device_id})
         log.warning("device %s: read failed on %s (%s)", self._device_id, self._path,
-                    _reason(err))
+                    reason_of(err))
         return DeviceError(DeviceErrorCode.READ_FAILED,
-                           {"device": self._device_id, "reason": _reason(err)})
+                           {"device": self._device_id, "reason": reason_of(err)})
 
     def _open_error(self, err: BaseException) -> DeviceError:
-        code = _errno(err)
-        where = {"device": self._device_id, "path": self._path}
-        if code in _GONE:
-            return DeviceError(DeviceErrorCode.NOT_FOUND, where)
-        if code in _DENIED:
-            return DeviceError(DeviceErrorCode.PERMISSION_DENIED, where)
-        if code in _HELD:
-            return DeviceError(DeviceErrorCode.BUSY, where)
-        return DeviceError(DeviceErrorCode.OPEN_FAILED,
-                           {"device": self._device_id, "reason": _reason(err)})
+        failure = open_failure(errno_of(err), busy=_HELD)
+        if failure is DeviceErrorCode.OPEN_FAILED:
+            return DeviceError(failure, {"device": self._device_id, "reason": reason_of(err)})
+        return DeviceError(failure, {"device": self._device_id, "path": self._path})
 
 
 def find_protocol(
