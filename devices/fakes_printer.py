@@ -66,9 +66,8 @@ class FakePrinter:
         fault = self._fault
         if fault is None:
             return DeviceStatus(self._device_id, DeviceKind.PRINTER, DeviceState.CONNECTED)
-        error = self._error(fault)
-        return DeviceStatus(self._device_id, DeviceKind.PRINTER, DeviceState.ERROR, fault,
-                            tuple(sorted(error.params.items())))
+        return DeviceStatus.failed(self._device_id, DeviceKind.PRINTER, DeviceState.ERROR,
+                                   self._error(fault))
 
     def close(self) -> None:
         self.closed = True

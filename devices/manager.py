@@ -41,7 +41,7 @@ _MISSING = {DeviceErrorCode.NOT_FOUND, DeviceErrorCode.UNPLUGGED}
 def status_of_error(device_id: str, kind: DeviceKind, err: DeviceError) -> DeviceStatus:
     """MISSING for a device that is not there, ERROR (with the reason) for the rest."""
     state = DeviceState.MISSING if err.code in _MISSING else DeviceState.ERROR
-    return DeviceStatus(device_id, kind, state, err.code, tuple(sorted(err.params.items())))
+    return DeviceStatus.failed(device_id, kind, state, err)
 
 
 class ManagedInput:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Protocol
 
-from devices.errors import DeviceErrorCode
+from devices.errors import DeviceError, DeviceErrorCode
 from devices.receipt_doc import Receipt
 from salon.scans import DeviceInput
 
@@ -63,6 +63,12 @@ class DeviceStatus:
     state: DeviceState
     reason: DeviceErrorCode | None = None
     params: tuple[tuple[str, str | int], ...] = ()
+
+    @classmethod
+    def failed(cls, device_id: str, kind: DeviceKind, state: DeviceState,
+               err: DeviceError) -> DeviceStatus:
+        """The device in ``state`` because of ``err`` (its code the reason, its params kept)."""
+        return cls(device_id, kind, state, err.code, tuple(sorted(err.params.items())))
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,9 +205,8 @@ class PrintSpool:
             with self._cond:
                 self._keep(job, err)
             log.warning("receipt %s not printed: %s", job.receipt.job_id, err.code.value)
-            self._report(DeviceStatus(self._printer.device_id, DeviceKind.PRINTER,
-                                      DeviceState.ERROR, err.code,
-                                      tuple(sorted(err.params.items()))))
+            self._report(DeviceStatus.failed(self._printer.device_id, DeviceKind.PRINTER,
+                                             DeviceState.ERROR, err))
             return
         if self._last is None or self._last.state is not DeviceState.CONNECTED:
             self._report(self._printer.status())
