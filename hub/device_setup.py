@@ -133,14 +133,17 @@ def build_devices(
                                             status.reason, status.params))
 
         devices.spool = PrintSpool(printer, on_status=printer_status, clock=clock)
-    gpio = [c for c in (config.light, config.buzzer, config.call_button) if c is not None]
     relay = config.drawer if isinstance(config.drawer, RelayDrawerConfig) else None
-    if gpio or relay is not None:
+    gpio = [(c, kind) for c, kind in (
+        (config.light, DeviceKind.LIGHT), (config.buzzer, DeviceKind.BUZZER),
+        (config.call_button, DeviceKind.BUTTON), (relay, DeviceKind.DRAWER),
+    ) if c is not None]
+    if gpio:
         try:
             devices.pin_factory = pin_factory or default_pin_factory()
         except DeviceError as err:
-            for wired in [*gpio, *([relay] if relay else [])]:
-                manager.track(status_of_error(wired.device_id, _gpio_kind(wired), err))
+            for wired, kind in gpio:
+                manager.track(status_of_error(wired.device_id, kind, err))
     factory = devices.pin_factory
     if factory is not None:
         devices.drawer = _built(manager, DeviceKind.DRAWER, relay, devices.drawer,
@@ -155,18 +158,6 @@ def build_devices(
         button_id = devices.button.device_id
         devices.button.on_press(lambda: manager.staff_called(button_id))
     return devices
-
-
-def _gpio_kind(entry: Any) -> DeviceKind:
-    from devices.gpio_devices import BuzzerConfig, CallButtonConfig, StatusLightConfig
-
-    if isinstance(entry, StatusLightConfig):
-        return DeviceKind.LIGHT
-    if isinstance(entry, BuzzerConfig):
-        return DeviceKind.BUZZER
-    if isinstance(entry, CallButtonConfig):
-        return DeviceKind.BUTTON
-    return DeviceKind.DRAWER
 
 
 def _built(manager: DeviceManager, kind: DeviceKind, config: Any, default: Any,
