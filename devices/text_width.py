@@ -16,14 +16,18 @@ from devices.receipt_doc import Align
 __all__ = ["char_width", "display_width", "fit", "truncate", "wrap"]
 
 
+def _is_wide(char: str) -> bool:
+    """A CJK character, full-width form or emoji: two columns on paper and on screen."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
 def char_width(char: str, *, ambiguous: int = 1) -> int:
     """Columns one character takes: 0 (combining, zero-width), 1 or 2."""
     if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
         return 0
-    kind = unicodedata.east_asian_width(char)
-    if kind in ("W", "F"):
+    if _is_wide(char):
         return 2
-    if kind == "A":
+    if unicodedata.east_asian_width(char) == "A":
         return ambiguous
     return 1
 
@@ -84,11 +88,10 @@ def _tokens(text: str) -> list[str]:
 def _raw_tokens(text: str) -> list[str]:
     tokens: list[str] = []
     for char in text:
-        wide = unicodedata.east_asian_width(char) in ("W", "F")
-        if tokens and not wide:
+        if tokens and not _is_wide(char):
             last = tokens[-1]
             same_kind = (char == " ") == (last[-1] == " ")
-            if same_kind and unicodedata.east_asian_width(last[-1]) not in ("W", "F"):
+            if same_kind and not _is_wide(last[-1]):
                 tokens[-1] = last + char
                 continue
         tokens.append(char)
