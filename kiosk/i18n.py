@@ -84,9 +84,8 @@ def _reason(value: object, translations: gettext.GNUTranslations) -> object:
 
 
 def _translate(msgid: str, locale: str, params: Mapping[str, object]) -> str:
-    fields = _display(params)
     if not msgid:  # gettext maps "" to the catalog header
-        return _plain(msgid, fields)
+        return _plain(msgid, _display(params))
     chain = [loc for loc in LOCALES if loc == locale] + [FALLBACK]
     for loc in dict.fromkeys(chain):
         try:
@@ -100,7 +99,7 @@ def _translate(msgid: str, locale: str, params: Mapping[str, object]) -> str:
             return template.format_map(_display(params, translations))
         except (IndexError, ValueError, AttributeError, TypeError, KeyError):
             continue  # a malformed translation: try the next locale
-    return _plain(msgid, fields)
+    return _plain(msgid, _display(params))
 
 
 def _plain(msgid: str, fields: Mapping[str, object]) -> str:
