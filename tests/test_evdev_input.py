@@ -72,6 +72,16 @@ def _adapter(
     )
 
 
+def _plugged(bus: FakeEvdevBus, clock: Clock, settings: DecoderSettings | None = None,
+             ) -> tuple[FakeEvdevDevice, EvdevInput]:
+    """A scanner plugged in under its by-id link, and the adapter, opened (grabbed) on it."""
+    scanner = FakeEvdevDevice()
+    bus.plug(scanner, by_id=BY_ID)
+    adapter = _adapter(bus, clock, settings=settings)
+    adapter.open()
+    return scanner, adapter
+
+
 def _code(err: pytest.ExceptionInfo[DeviceError]) -> DeviceErrorCode:
     return err.value.code
 
@@ -189,10 +199,7 @@ def test_a_device_another_process_grabbed_is_busy_and_our_fd_is_closed(
 
 
 def test_unplugging_raises_unplugged_and_releases_the_fd(bus: FakeEvdevBus, clock: Clock) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     handle = scanner.handles[0]
     bus.unplug(scanner)
     with pytest.raises(DeviceError) as gone:
@@ -232,10 +239,7 @@ def test_after_a_replug_the_device_opens_again_on_its_new_node(
 def test_a_failing_read_is_reported_and_releases_the_fd(
     bus: FakeEvdevBus, clock: Clock, error: int, code: DeviceErrorCode
 ) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     handle = scanner.handles[0]
     scanner.fail_reads(error)
     with pytest.raises(DeviceError) as failed:
@@ -254,10 +258,7 @@ def test_reading_a_closed_adapter_is_read_failed(bus: FakeEvdevBus, clock: Clock
 def test_a_pay_code_is_read_as_a_pay_code_stamped_by_the_clock(
     bus: FakeEvdevBus, clock: Clock
 ) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     scanner.type("134567890123456789", start=clock.at(0))
     clock.now = T0 + timedelta(seconds=0.2)
     assert adapter.read(0.0) == [
@@ -279,10 +280,7 @@ def test_a_card_reader_presents_cards(bus: FakeEvdevBus, clock: Clock) -> None:
 def test_a_scan_without_terminator_ends_when_the_idle_gap_has_passed(
     bus: FakeEvdevBus, clock: Clock
 ) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     scanner.type("6901234567892", start=clock.at(0), terminator=None)
     clock.now = T0 + timedelta(seconds=0.06)  # 4 ms a key event: still typing
     assert adapter.read(0.0) == []
@@ -293,20 +291,14 @@ def test_a_scan_without_terminator_ends_when_the_idle_gap_has_passed(
 
 
 def test_a_scan_read_long_after_it_was_typed_is_dropped(bus: FakeEvdevBus, clock: Clock) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock, settings=DecoderSettings(stale_after=3.0))
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock, settings=DecoderSettings(stale_after=3.0))
     scanner.type("6901234567892", start=clock.at(-10))
     assert adapter.read(0.0) == []
     assert adapter.stale_dropped == 1
 
 
 def test_a_read_waiting_in_select_wakes_when_keys_arrive(bus: FakeEvdevBus, clock: Clock) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     got: list[object] = []
     reader = threading.Thread(target=lambda: got.extend(adapter.read(60.0)))
     reader.start()
@@ -319,10 +311,7 @@ def test_a_read_waiting_in_select_wakes_when_keys_arrive(bus: FakeEvdevBus, cloc
 def test_the_fake_device_does_not_hang_when_pushed_more_than_a_pipe_holds(
     bus: FakeEvdevBus, clock: Clock
 ) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
 
     def push_many() -> None:
         for _ in range(70_000):
@@ -339,10 +328,7 @@ def test_the_fake_device_does_not_hang_when_pushed_more_than_a_pipe_holds(
 
 
 def test_close_ungrabs_and_can_be_called_twice(bus: FakeEvdevBus, clock: Clock) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     adapter.close()
     adapter.close()
     assert not scanner.grabbed and scanner.handles == []
@@ -462,10 +448,7 @@ def test_the_fake_readers_read_wakes_when_a_card_is_presented() -> None:
 def test_keys_typed_on_the_keypad_reach_the_adapter_as_digits(
     bus: FakeEvdevBus, clock: Clock
 ) -> None:
-    scanner = FakeEvdevDevice()
-    bus.plug(scanner, by_id=BY_ID)
-    adapter = _adapter(bus, clock)
-    adapter.open()
+    scanner, adapter = _plugged(bus, clock)
     start = round(clock.at(0) * 1_000_000)
     codes = [ecodes.ecodes[f"KEY_KP{d}"] for d in "6901234567892"] + [ecodes.KEY_KPENTER]
     events = []
