@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import reduce
 from operator import xor
@@ -297,9 +297,10 @@ def test_reader_unplugged_raises_unplugged_and_closes(reader: SerialReader, pty:
     assert caught.value.code is DeviceErrorCode.READ_FAILED
 
 
-def test_unplug_wakes_a_read_blocked_in_another_thread(
-    reader: SerialReader, pty: PtyDevice
-) -> None:
+def _interrupted_read(
+    reader: SerialReader, interrupt: Callable[[], None]
+) -> list[BaseException | list[DeviceInput]]:
+    """What a read blocked in another thread ended with once ``interrupt`` ran."""
     outcome: list[BaseException | list[DeviceInput]] = []
 
     def wait_for_card() -> None:
@@ -311,9 +312,16 @@ def test_unplug_wakes_a_read_blocked_in_another_thread(
     waiting = threading.Thread(target=wait_for_card)
     waiting.start()
     wait_until_reading(waiting)
-    pty.unplug()
+    interrupt()
     waiting.join(timeout=5)
     assert not waiting.is_alive()
+    return outcome
+
+
+def test_unplug_wakes_a_read_blocked_in_another_thread(
+    reader: SerialReader, pty: PtyDevice
+) -> None:
+    outcome = _interrupted_read(reader, pty.unplug)
     assert len(outcome) == 1 and isinstance(outcome[0], DeviceError)
     assert outcome[0].code is DeviceErrorCode.UNPLUGGED
 
@@ -321,21 +329,7 @@ def test_unplug_wakes_a_read_blocked_in_another_thread(
 def test_close_from_another_thread_ends_a_blocked_read_quietly(
     reader: SerialReader, pty: PtyDevice
 ) -> None:
-    outcome: list[BaseException | list[DeviceInput]] = []
-
-    def wait_for_card() -> None:
-        try:
-            outcome.append(reader.read(10.0))
-        except DeviceError as err:
-            outcome.append(err)
-
-    waiting = threading.Thread(target=wait_for_card)
-    waiting.start()
-    wait_until_reading(waiting)
-    reader.close()
-    waiting.join(timeout=5)
-    assert not waiting.is_alive()
-    assert outcome == [[]]
+    assert _interrupted_read(reader, reader.close) == [[]]
 
 
 def test_reader_back_on_the_same_link_opens_again(by_id: Path, pty: PtyDevice) -> None:
