@@ -21,16 +21,13 @@ naming the device and the field, so a typo is reported at start, not ignored.
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from devices.config_table import build_config, check_type
 from devices.drawer import PrinterKickConfig, RelayDrawerConfig
 from devices.errors import DeviceError, config_invalid
 from devices.escpos_printer import PrinterConfig, printer_config
@@ -46,7 +43,7 @@ from devices.keymap import LAYOUTS
 from devices.ports import DeviceKind
 from devices.serial_protocols import PROTOCOL_KEYS, SerialProtocol, protocol_from_config
 
-__all__ = ["DevicesConfig", "InputConfig", "build_config", "load_config", "parse_config"]
+__all__ = ["DevicesConfig", "InputConfig", "load_config", "parse_config"]
 
 _C = TypeVar("_C")
 
@@ -83,63 +80,6 @@ class DevicesConfig:
         ]
 
 
-
-
-def _check_type(device: str, field: str, value: Any, tp: Any) -> Any:
-    """``value`` as a ``tp``: enums from their value, tuples from arrays; else CONFIG_INVALID."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _check_type(device, field, value, option)
-            except DeviceError:
-                continue
-        raise config_invalid(device, field, "wrong type")
-    if origin is tuple:
-        (item, _) = typing.get_args(tp)
-        if not isinstance(value, list | tuple):
-            raise config_invalid(device, field, "not a list")
-        return tuple(_check_type(device, field, v, item) for v in value)
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            allowed = ", ".join(str(m.value) for m in tp)
-            raise config_invalid(device, field, f"one of {allowed}") from None
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is int and isinstance(value, bool):
-        raise config_invalid(device, field, "not a number")
-    if isinstance(tp, type) and not isinstance(value, tp):
-        raise config_invalid(device, field, f"not a {tp.__name__}")
-    return value
-
-
-def build_config(cls: type[_C], table: Mapping[str, Any], *, exclude: tuple[str, ...] = (),
-                 where: str = "?", **given: Any) -> _C:
-    """A config dataclass from a TOML table (``id`` is its ``device_id``), checked by field.
-
-    ``where`` names the table in errors when it has no ``id`` (e.g. "scanner #2").
-    """
-    device = str(table.get("id", given.get("device_id", where)))
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    values: dict[str, Any] = dict(given)
-    for key, value in table.items():
-        name = "device_id" if key == "id" else key
-        if name in exclude or name in given:
-            continue
-        if name not in fields:
-            raise config_invalid(device, key, "unknown key")
-        values[name] = _check_type(device, key, value, hints[name])
-    for name, f in fields.items():
-        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if no_default and name not in values:
-            raise config_invalid(device, "id" if name == "device_id" else name, "missing")
-    return cls(**values)
 
 
 _INPUT_KEYS = ("id", "evdev", "serial", "layout", "idle_gap_ms", "stale_after_ms")
@@ -218,9 +158,9 @@ def parse_config(table: Mapping[str, Any]) -> DevicesConfig:
     check_distinct_pins([c for c in (light, buzzer, button, relay) if c is not None])
     config = DevicesConfig(
         inputs=tuple(inputs), printer=printer, drawer=drawer, light=light, buzzer=buzzer,
-        call_button=button, input_dir=_check_type("devices", "input_dir",
+        call_button=button, input_dir=check_type("devices", "input_dir",
                                                   table.get("input_dir", "/dev/input"), str),
-        overrides=_check_type("devices", "overrides", table.get("overrides", ""), str),
+        overrides=check_type("devices", "overrides", table.get("overrides", ""), str),
     )
     ids = config.device_ids()
     twice = sorted({i for i in ids if ids.count(i) > 1})

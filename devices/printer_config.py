@@ -8,7 +8,6 @@ misconfigured printer is reported at start-up and not at the first receipt.
 from __future__ import annotations
 
 import math
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +15,7 @@ from typing import Any
 
 from escpos.capabilities import CAPABILITIES, get_profile
 
+from devices.config_table import build_config
 from devices.errors import config_invalid
 from devices.escpos_bytes import PrintFormat
 
@@ -128,29 +128,4 @@ def printer_config(table: Mapping[str, Any]) -> PrinterConfig:
 
     An unknown or missing key, or a value of the wrong type, is CONFIG_INVALID naming it.
     """
-    device = str(table.get("id", "printer"))
-    hints = typing.get_type_hints(PrinterConfig)
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        name = "device_id" if key == "id" else key
-        if name not in hints:
-            raise config_invalid(device, key, "unknown key")
-        values[name] = _typed(device, key, value, hints[name])
-    for name, key in (("device_id", "id"), ("connection", "connection")):
-        if name not in values:
-            raise config_invalid(device, key, "missing")
-    return PrinterConfig(**values)
-
-
-def _typed(device: str, key: str, value: object, hint: type) -> object:
-    if hint is ConnectionKind:
-        if isinstance(value, str) and value in {k.value for k in ConnectionKind}:
-            return ConnectionKind(value)
-        raise config_invalid(device, key, "one of " + ", ".join(k.value for k in ConnectionKind))
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise config_invalid(device, key, f"not a {hint.__name__}")
-    return value
-
-
+    return build_config(PrinterConfig, table, where="printer")
