@@ -17,6 +17,9 @@ class StoreErrorCode(StrEnum):
     """A commit could not be written and fsynced (disk full, read-only, I/O error)."""
     READ_ONLY = "store.read_only"
     """An earlier write failed; the store serves reads until it is reopened."""
+    COMMIT_UNCERTAIN = "store.commit_uncertain"
+    """A write failed and the disk refused to cut it back off: the record may be on the
+    disk whole and be read at the next open. The store stops saving (READ_ONLY after)."""
     JOURNAL_CORRUPT = "store.journal_corrupt"
     """A damaged record with good records after it: not a torn tail, so not dropped."""
     JOURNAL_GAP = "store.journal_gap"

@@ -81,6 +81,17 @@ def _filing(event: dict[str, Any]) -> tuple[str, bool] | None:
     return None
 
 
+def _filing_of(event: Event) -> tuple[str, bool] | None:
+    """``_filing`` of the event itself (a commit has the objects; a replay has the JSON)."""
+    if isinstance(event, TicketPaid | TicketRefunded):
+        return event.ticket_id, isinstance(event, TicketPaid)
+    if isinstance(event, CommissionEarned | CommissionReversed) and any(
+        e.target is CommissionTarget.RECHARGE for e in event.entries
+    ):
+        return event.source_id, isinstance(event, CommissionEarned)
+    return None
+
+
 class SalesHistory:
     """Sale events by sale id, recent ones in ``open.jsonl``, older ones by month."""
 
@@ -166,28 +177,44 @@ class SalesHistory:
 
     # ---------------------------------------------------------------- write
 
-    def add(
-        self, seq: int, events: Sequence[dict[str, Any]], texts: Sequence[str] | None = None,
-    ) -> None:
-        """Append the sale events of journal record ``seq`` (no fsync: see ``sync``).
+    def add(self, seq: int, events: Sequence[dict[str, Any]]) -> None:
+        """Append the sale events of journal record ``seq`` as the record holds them
+        (``encode_event``): a replay at open (no fsync: see ``sync``)."""
+        filings = []
+        for event in events:
+            filed = _filing(event)
+            if filed is not None:
+                sale, opening = filed
+                if event["type"] == _PAID:
+                    month = event["business_day"][:7]  # ISO date: "YYYY-MM"
+                else:
+                    month = event["meta"]["at"][:7] if opening else ""
+                filings.append((sale, opening, month, event_text(event)))
+        self._append(seq, filings)
 
-        ``events`` are as the journal record holds them (``encode_event``), ``texts`` their
-        JSON (``records.event_text``) when the caller has it: a commit encodes once.
-        """
+    def add_committed(self, seq: int, events: Sequence[Event], texts: Sequence[str]) -> None:
+        """Append the sale events of the record ``seq`` just committed; ``texts`` are their
+        JSON as the record holds it (``jsontext.event_json``): a commit encodes once."""
+        filings = []
+        for event, text in zip(events, texts, strict=True):
+            filed = _filing_of(event)
+            if filed is not None:
+                sale, opening = filed
+                if isinstance(event, TicketPaid):
+                    month = event.business_day.isoformat()[:7]
+                else:
+                    month = event.meta.at.isoformat()[:7] if opening else ""
+                filings.append((sale, opening, month, text))
+        self._append(seq, filings)
+
+    def _append(self, seq: int, filings: list[tuple[str, bool, str, str]]) -> None:
+        """(sale, opens it, month or "" for the sale's own, event text) per filed event;
+        a ticket's month is its business day's, a recharge's that of its time."""
         assert self._fd is not None
         out: list[bytes] = []
-        for n, event in enumerate(events):
-            filed = _filing(event)
-            if filed is None:
-                continue
-            sale, opening = filed
-            if event["type"] == _PAID:
-                month = event["business_day"][:7]  # ISO date: "YYYY-MM"
-            elif opening:
-                month = event["meta"]["at"][:7]  # a recharge: the month of its time
-            else:
-                month = self._month_of_ticket.get(sale) or self._closed_month_of(sale) or "?"
-            text = event_text(event) if texts is None else texts[n]
+        for sale, opening, filed_month, text in filings:
+            month = (filed_month or self._month_of_ticket.get(sale)
+                     or self._closed_month_of(sale) or "?")
             # The line is {"seq", "ticket", "month", "opens", "event"}, put together around
             # the event's text.
             raw = (f'{{"seq":{seq},"ticket":{json.dumps(sale, ensure_ascii=False)},'

@@ -24,7 +24,7 @@ import logging
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -318,12 +318,19 @@ class Journal:
         """The first sequence still on disk (1 until acknowledged segments are removed)."""
         return self._segments[0].first_seq if self._segments else 1
 
-    def append(self, record: bytes) -> None:
+    def append(self, record: bytes, on_written: Callable[[], None] | None = None) -> None:
         """Write one framed record and fsync it; on failure nothing of it stays on disk.
 
+        ``on_written`` is called once the bytes are written, before the fsync: the store
+        starts applying the record's events then, on a thread of its own, rather than
+        leave the fsync's wait idle. If anything fails from there on the record is cut
+        back off and the caller must treat what it started as not committed.
+
         Raises ``StoreError(NOT_DURABLE)`` when the write or the fsync fails, and
-        ``StoreError(READ_ONLY)`` if the failed record could not be cut back off (the
-        journal then refuses writes until it is reopened, which cuts the torn tail).
+        ``StoreError(COMMIT_UNCERTAIN)`` if the failed record could not be cut back off:
+        the journal then refuses writes until it is reopened, and the reopening keeps the
+        record if it reached the disk whole (the page cache may still write it) or cuts
+        it as a torn tail if not. Which one, nobody can say before the restart.
         """
         if self._fd is None:
             raise StoreError(StoreErrorCode.READ_ONLY, {"reason": "journal closed"})
@@ -336,14 +343,21 @@ class Journal:
             view = memoryview(record)
             while view:
                 view = view[self._ops.write(self._fd, bytes(view)) :]
+            if on_written is not None:
+                on_written()
             self._ops.fsync(self._fd)
         except OSError as err:
             self._undo(start, err)
             raise StoreError(StoreErrorCode.NOT_DURABLE, {"reason": reason_of(err)}) from err
+        except BaseException as err:
+            # Not the disk (on_written failed, an interrupt): the record is not committed,
+            # and bytes left after the segment's known end would break the next append.
+            self._undo(start, err)
+            raise
         segment.offsets.append(start)
         segment.size = start + len(record)
 
-    def _undo(self, start: int, err: OSError) -> None:
+    def _undo(self, start: int, err: BaseException) -> None:
         assert self._fd is not None
         try:
             os.ftruncate(self._fd, start)
@@ -354,10 +368,9 @@ class Journal:
             # be trusted either. Stop writing: reopening rescans and cuts the tail.
             os.close(self._fd)
             self._fd = None
-            log.error(
-                "journal: write failed (%s) and could not be undone; writes stopped", reason_of(err)
-            )
-            raise StoreError(StoreErrorCode.READ_ONLY, {"reason": reason_of(err)}) from err
+            reason = reason_of(err) if isinstance(err, OSError) else type(err).__name__
+            log.error("journal: write failed (%s) and could not be undone; writes stopped", reason)
+            raise StoreError(StoreErrorCode.COMMIT_UNCERTAIN, {"reason": reason}) from err
 
     def _roll(self, first_seq: int) -> None:
         self.close()

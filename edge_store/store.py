@@ -2,10 +2,13 @@
 
 ``EdgeStore.execute`` is the write path of ARCHITECTURE.md: the domain validates the
 command against current state, the journal appends the events as one record and
-fsyncs it (the commit), and only then is the in-memory state changed. A commit
-that cannot be made durable raises ``StoreError`` and changes nothing; after a
-write the disk refused to undo, the store keeps serving reads and refuses writes
-until it is reopened.
+fsyncs it (the commit), and only then does anyone see the in-memory state changed.
+The events are applied while the fsync waits, on the applier's thread
+(``edge_store.applier``), under the lock that keeps readers out until the fsync has
+succeeded. A commit that cannot be made durable raises ``StoreError`` and changes
+nothing (a state applied in the meantime is reloaded from the disk); after a write
+the disk refused to undo, the store keeps serving reads and refuses writes until it
+is reopened.
 
 One lock guards the journal and the state: commits are serialised (one writer) and
 a reader holding the lock never sees half of a ticket applied.
@@ -26,16 +29,18 @@ from typing import TypeVar
 from tinydb.queries import QueryLike
 from tinydb.table import Document
 
+from edge_store.applier import Applier
 from edge_store.capture import copy_of
-from edge_store.codec import decode_event, encode_event
+from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import DirLock
 from edge_store.history import MonthClose, SalesHistory
 from edge_store.identity import claim_identity
 from edge_store.journal import FileOps, Journal, OpenReport, RawRecord
+from edge_store.jsontext import event_json
 from edge_store.outbox import OutboxCursor, removable_through, segment_ages
 from edge_store.projections import Projections
-from edge_store.records import encode_record, event_text, payload_of
+from edge_store.records import encode_record, events_of, payload_of
 from edge_store.snapshots import Snapshots
 from salon import engine  # noqa: F401  (registers every command handler and event type)
 from salon.commands import Command, outcome
@@ -91,6 +96,7 @@ class EdgeStore:
         self.history = SalesHistory(data_dir / "history")
         self.state = self.new_state()
         self.projections = Projections()
+        self._applier = Applier()
         self.report: OpenReport | None = None
         self.snapshot_seq = 0
         self._snapshot_at: datetime | None = None
@@ -124,6 +130,7 @@ class EdgeStore:
         try:
             claim_identity(store.data_dir, store_id)
             store._load()
+            store._applier.open()
         except BaseException:
             store.journal.close()
             store.history.close()
@@ -153,6 +160,7 @@ class EdgeStore:
                     log.warning(
                         "store: no snapshot at shutdown (%s); the next start replays more", err
                     )
+            self._applier.close()
             self.journal.close()
             self.history.close()
             self._dir_lock.release()
@@ -167,8 +175,15 @@ class EdgeStore:
         self._remove_stale_temp_files()
         self.report = self.journal.open()
         self.outbox = OutboxCursor(self.data_dir / "outbox.json")
+        self.state, self.snapshot_seq = self._newest_state()
+        self._catch_up(self.journal.first_seq)
+        self._snapshot_at = self.ctx.clock()
+        self.projections.rebuild(self.state, self._snapshot_at)
+        self.check_space()
+
+    def _newest_state(self) -> tuple[SalonState, int]:
+        """The newest valid snapshot the journal continues, and its record (0: none needed)."""
         first, last = self.journal.first_seq, self.journal.last_seq
-        loaded = None
         for path in self.snapshots.paths():
             # The name holds the record: a snapshot the journal does not continue is passed
             # over before its (seconds of) decoding, not after.
@@ -179,18 +194,10 @@ class EdgeStore:
                 continue
             loaded = self.snapshots.load(path)
             if loaded is not None:
-                break
-        if loaded is None:
-            if first != 1:
-                raise StoreError(StoreErrorCode.NO_VALID_STATE, {"first_seq": first})
-            self.state, self.snapshot_seq = self.new_state(), 0
-        else:
-            self.state, self.snapshot_seq = loaded.state, loaded.seq
-            self.attach_history(self.state)
-        self._catch_up(first)
-        self._snapshot_at = self.ctx.clock()
-        self.projections.rebuild(self.state, self._snapshot_at)
-        self.check_space()
+                return self.attach_history(loaded.state), loaded.seq
+        if first != 1:
+            raise StoreError(StoreErrorCode.NO_VALID_STATE, {"first_seq": first})
+        return self.new_state(), 0
 
     def new_state(self) -> SalonState:
         """An empty state wired to this store's sales history."""
@@ -256,25 +263,52 @@ class EdgeStore:
         if not events:
             return
         seq = self.journal.last_seq + 1
-        encoded = [encode_event(e) for e in events]
-        texts = [event_text(e) for e in encoded]
-        record = encode_record(seq, self.ctx.store_id, self.ctx.clock(), texts)
+        texts = [event_json(e) for e in events]
+        at = self.ctx.clock()
+        record = encode_record(seq, self.ctx.store_id, at, texts)
+
+        def apply() -> None:  # on the applier's thread, while the journal's fsync waits
+            self.state.apply_all(events)
+            self.projections.update(self.state, events, at)
+
         try:
-            self.journal.append(record)
+            self.journal.append(record, on_written=lambda: self._applier.start(apply))
         except StoreError as err:
-            if err.code is StoreErrorCode.READ_ONLY:
+            if err.code in (StoreErrorCode.READ_ONLY, StoreErrorCode.COMMIT_UNCERTAIN):
                 self._write_error = err
             log.error("store: commit %d not durable: %s", seq, err.code.value)
+            if self._applier.running:
+                self._discard_applied(seq)
             self.check_space()
             raise
         try:
-            self.history.add(seq, encoded, texts)
-        except OSError as err:
-            # Durable in the journal already; the history is rebuilt from it at the next open.
-            log.error("history: record %d not added (%s); reopen the store", seq, err)
-        self.state.apply_all(events)
-        self.projections.update(self.state, events, self.ctx.clock())
+            self._applier.finish()
+        finally:
+            try:
+                self.history.add_committed(seq, events, texts)
+            except OSError as err:
+                # Durable in the journal already; the history is rebuilt from it at the next open.
+                log.error("history: record %d not added (%s); reopen the store", seq, err)
         self._after_commit()
+
+    def _discard_applied(self, seq: int) -> None:
+        """The events of record ``seq`` were applied and its fsync failed: back to the disk's
+        state (the newest snapshot and the journal after it), seconds for a rare failure."""
+        try:
+            self._applier.finish()
+        except Exception:
+            log.exception("store: applying record %d failed as well", seq)
+        log.error("store: record %d was applied but not made durable; reloading the state", seq)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.state, self.snapshot_seq = self._newest_state()
+            for raw in self.journal.read_after(self.snapshot_seq):
+                self.state.apply_all(events_of(raw))
+        finally:
+            if collecting:
+                gc.enable()
+        self.projections.rebuild(self.state, self.ctx.clock())
 
     def _after_commit(self) -> None:
         since = self.journal.last_seq - self.snapshot_seq

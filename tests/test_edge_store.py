@@ -14,6 +14,7 @@ import pytest
 from tinydb import Query
 
 from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.records import events_of
 from edge_store.store import StoreOptions
 from edge_store.verify import verify
 from hub.demo_data import DEMO_DAY, DESK
@@ -157,7 +158,8 @@ def test_verify_finds_nothing_in_a_clean_store_and_a_planted_difference(tmp_path
 class _FullDisk:
     def __init__(self) -> None:
         self.full = False
-        self.truncate_fails = False
+        self.fsync_fails = False
+        self.fsync_calls = 0
 
     def write(self, fd: int, data: bytes) -> int:
         if self.full:
@@ -165,6 +167,9 @@ class _FullDisk:
         return os.write(fd, data)
 
     def fsync(self, fd: int) -> None:
+        self.fsync_calls += 1
+        if self.fsync_fails:  # ext4 with delayed allocation finds the disk full here
+            raise OSError(errno.EIO, "Input/output error")
         os.fdatasync(fd)
 
 
@@ -187,6 +192,138 @@ def test_a_commit_on_a_full_disk_fails_cleanly_and_works_when_space_returns(
     ops.full = False
     events = work.checkout(work.members[0])
     assert any(isinstance(e, TicketPaid) for e in events)
+    store.close()
+
+
+def test_a_commit_whose_fsync_fails_after_its_events_were_applied_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    ops = _FullDisk()
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, ops=ops)
+    work = workload(store, clock)
+    work.setup()
+    work.register(5)
+    work.sales(3)
+    work.recharge(work.members[0])  # so that the checkout is one commit
+    before, docs, last = state_json(store.state), store.projections.dump(), store.last_seq
+    ops.fsync_fails = True
+    with pytest.raises(StoreError) as err:
+        work.checkout(work.members[0])
+    assert err.value.code is StoreErrorCode.NOT_DURABLE and err.value.params["reason"] == "EIO"
+    # The applier had applied the sale while the fsync ran; the state is the disk's again.
+    assert store.last_seq == last
+    assert state_json(store.state) == before and store.projections.dump() == docs
+    assert store.member_by_mobile(mobile_of(0))
+    ops.fsync_fails = False
+    work.checkout(work.members[0])
+    assert store.last_seq == last + 1
+    after = state_json(store.state)
+    store.close()
+    again = open_store(tmp_path, clock)
+    assert state_json(again.state) == after
+    again.close()
+
+
+def test_a_failed_fsync_the_disk_will_not_undo_leaves_the_store_reading_not_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops = _FullDisk()
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, ops=ops)
+    work = workload(store, clock)
+    work.setup()
+    work.register(5)
+    work.recharge(work.members[0])  # so that the checkout is one commit
+    before, last = state_json(store.state), store.last_seq
+
+    def refused(fd: int, length: int) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    ops.fsync_fails = True
+    monkeypatch.setattr(os, "ftruncate", refused)
+    with pytest.raises(StoreError) as err:
+        work.checkout(work.members[0])
+    monkeypatch.undo()
+    # The record is on the disk whole or in part, or not at all: the cashier is told so.
+    assert err.value.code is StoreErrorCode.COMMIT_UNCERTAIN
+    assert store.last_seq == last and state_json(store.state) == before
+    assert store.member_by_mobile(mobile_of(0))  # reads go on
+    ops.fsync_fails = False
+    with pytest.raises(StoreError) as again:
+        work.checkout(work.members[0])
+    assert again.value.code is StoreErrorCode.READ_ONLY
+    store.close()
+    # Here the page cache kept the whole record, so the restarted store has the sale.
+    reopened = open_store(tmp_path, clock)
+    assert reopened.last_seq == last + 1
+    ticket = next(e for e in events_of(next(reopened.journal.read_after(last)))
+                  if isinstance(e, TicketPaid))
+    assert ticket.ticket_id in reopened.state.tickets.tickets
+    reopened.close()
+
+
+def test_no_reader_sees_a_sale_before_its_fsync_returned(tmp_path: Path) -> None:
+    class SlowDisk:
+        def __init__(self) -> None:
+            self.in_fsync = threading.Event()
+            self.release = threading.Event()
+            self.armed = False
+
+        def write(self, fd: int, data: bytes) -> int:
+            return os.write(fd, data)
+
+        def fsync(self, fd: int) -> None:
+            if self.armed:
+                self.in_fsync.set()
+                assert self.release.wait(10)
+            os.fdatasync(fd)
+
+    disk = SlowDisk()
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, ops=disk)
+    work = workload(store, clock)
+    work.setup()
+    work.register(2)
+    work.recharge(work.members[0])  # so that the checkout is one commit
+    disk.armed = True
+    seller = threading.Thread(target=work.checkout, args=(work.members[0],))
+    seller.start()
+    assert disk.in_fsync.wait(10)
+    seen: list[int] = []
+    reader = threading.Thread(target=lambda: seen.append(store.read(
+        lambda state: len(state.tickets.tickets))))
+    reader.start()
+    reader.join(0.3)
+    assert seen == []  # the sale is applied by now, but the reader waits for the fsync
+    disk.release.set()
+    seller.join(10)
+    reader.join(10)
+    assert seen == [1]
+    store.close()
+
+
+def test_an_error_applying_a_durable_record_reaches_the_caller_and_the_history_has_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock)
+    work = workload(store, clock)
+    work.setup()
+    work.register(2)
+    work.recharge(work.members[0])  # so that the checkout is one commit
+
+    def broken(state: object, events: object, at: object) -> None:
+        raise RuntimeError("a projection bug")
+
+    monkeypatch.setattr(store.projections, "update", broken)
+    with pytest.raises(RuntimeError, match="a projection bug"):
+        work.checkout(work.members[0])
+    monkeypatch.undo()
+    # Durable: the journal has the record, and the sales history its ticket.
+    ticket = next(e for e in events_of(next(store.journal.read_after(store.last_seq - 1)))
+                  if isinstance(e, TicketPaid))
+    assert [type(e) for e in store.history.events_of(ticket.ticket_id)][:1] == [TicketPaid]
     store.close()
 
 

@@ -89,8 +89,11 @@ def test_history_lost_since_its_last_sync_is_rebuilt_from_the_journal(tmp_path: 
     store.close(snapshot=False)  # a power cut: what was not synced may be gone
     history = tmp_path / "history"
     synced = json.loads((history / "state.json").read_text())["open_bytes"]
-    (history / "open.jsonl").write_bytes((history / "open.jsonl").read_bytes()[:synced])
+    written = (history / "open.jsonl").read_bytes()  # by the commits, from the events
+    (history / "open.jsonl").write_bytes(written[:synced])
     again = open_store(tmp_path, clock, options=OPTIONS)
+    # Rebuilt from the journal's JSON, the lines are the very bytes the commits wrote.
+    assert len(written) > synced and (history / "open.jsonl").read_bytes() == written
     later = workload(again, clock, seed=6)
     later.members = work.members
     clock.advance(days=RECENT_TICKET_DAYS + 5)

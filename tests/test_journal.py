@@ -200,6 +200,47 @@ def test_a_failed_append_leaves_nothing_and_the_next_one_succeeds(
     assert [r.seq for r in _journal(tmp_path).read_after(0)] == [1, 2, 3]
 
 
+class _Recorded:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def write(self, fd: int, data: bytes) -> int:
+        self.calls.append("write")
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        self.calls.append("fsync")
+        os.fdatasync(fd)
+
+
+def test_on_written_comes_between_the_write_and_the_fsync(tmp_path: Path) -> None:
+    ops = _Recorded()
+    journal = Journal(tmp_path / "journal", ops=ops)
+    journal.open()
+    ops.calls.clear()
+    record = encode_record(1, "s1", AT, [event_text({"type": "Noted"})])
+    journal.append(record, on_written=lambda: ops.calls.append("on_written"))
+    assert ops.calls == ["write", "on_written", "fsync"]
+    journal.close()
+
+
+def test_a_failing_on_written_cuts_the_record_back_off(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    _append(journal, 2)
+    size = _segment(tmp_path).stat().st_size
+
+    def fails() -> None:
+        raise RuntimeError("can't start new thread")
+
+    with pytest.raises(RuntimeError):
+        journal.append(encode_record(3, "s1", AT, [event_text({"type": "Noted"})]),
+                       on_written=fails)
+    assert _segment(tmp_path).stat().st_size == size and journal.last_seq == 2
+    _append(journal, 1)  # lands where the failed one was: the segment stays readable
+    journal.close()
+    assert [r.seq for r in _journal(tmp_path).read_after(0)] == [1, 2, 3]
+
+
 def test_a_record_is_the_json_object_of_its_header_and_events_put_together() -> None:
     events = [{"type": "Noted", "text": "洗剪吹 \"快\"\n", "n": 1}, {"type": "Other", "x": []}]
     record = encode_record(9, "store-1", AT, [event_text(e) for e in events])
