@@ -19,6 +19,7 @@ confirmed sale.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -105,6 +106,18 @@ class OpenReport:
     quarantined: tuple[Path, ...]
 
 
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Have the kernel start writing ``length`` bytes at ``offset`` to the disk, now.
+
+    ``POSIX_FADV_DONTNEED`` starts the writeback of the range's dirty pages without
+    waiting for it (and drops those of its pages already clean, which the record's are
+    not). The fsync after it then waits for an I/O already under way while the commit
+    applies its events, instead of starting it. Only a hint: a failure changes nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or a file system without it
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
+
 def frame_record(seq: int, payload: bytes) -> bytes:
     """Header (magic, seq, length, CRC) and payload: the bytes of one record on disk."""
     head = struct.pack(">QI", seq, len(payload))
@@ -182,6 +195,8 @@ class Journal:
         self.quarantine_dir = directory.parent / "quarantine"
         self.segment_bytes = segment_bytes
         self._ops: FileOps = ops or _OsFileOps()
+        self.start_writeback = True
+        """Start each record's I/O as soon as it is written (``_start_writeback``)."""
         self._segments: list[_Segment] = []
         self._fd: int | None = None
 
@@ -321,10 +336,10 @@ class Journal:
     def append(self, record: bytes, on_written: Callable[[], None] | None = None) -> None:
         """Write one framed record and fsync it; on failure nothing of it stays on disk.
 
-        ``on_written`` is called once the bytes are written, before the fsync: the store
-        starts applying the record's events then, on a thread of its own, rather than
-        leave the fsync's wait idle. If anything fails from there on the record is cut
-        back off and the caller must treat what it started as not committed.
+        ``on_written`` is called once the bytes are written and their I/O started, before
+        the fsync: the store applies the record's events then, while the disk writes. If
+        anything fails from there on (``on_written`` itself too) the record is cut back
+        off, and the caller must undo what ``on_written`` did.
 
         Raises ``StoreError(NOT_DURABLE)`` when the write or the fsync fails, and
         ``StoreError(COMMIT_UNCERTAIN)`` if the failed record could not be cut back off:
@@ -343,6 +358,8 @@ class Journal:
             view = memoryview(record)
             while view:
                 view = view[self._ops.write(self._fd, bytes(view)) :]
+            if self.start_writeback:
+                _start_writeback(self._fd, start, len(record))
             if on_written is not None:
                 on_written()
             self._ops.fsync(self._fd)

@@ -3,12 +3,12 @@
 ``EdgeStore.execute`` is the write path of ARCHITECTURE.md: the domain validates the
 command against current state, the journal appends the events as one record and
 fsyncs it (the commit), and only then does anyone see the in-memory state changed.
-The events are applied while the fsync waits, on the applier's thread
-(``edge_store.applier``), under the lock that keeps readers out until the fsync has
-succeeded. A commit that cannot be made durable raises ``StoreError`` and changes
-nothing (a state applied in the meantime is reloaded from the disk); after a write
-the disk refused to undo, the store keeps serving reads and refuses writes until it
-is reopened.
+The events are applied between the write and the fsync, while the kernel already
+writes the record (``Journal.append``), under the lock that keeps readers out until
+the fsync has succeeded. A commit that cannot be made durable raises ``StoreError``
+and changes nothing (a state applied in the meantime is reloaded from the disk);
+after a write the disk refused to undo, the store keeps serving reads and refuses
+writes until it is reopened.
 
 One lock guards the journal and the state: commits are serialised (one writer) and
 a reader holding the lock never sees half of a ticket applied.
@@ -29,7 +29,6 @@ from typing import TypeVar
 from tinydb.queries import QueryLike
 from tinydb.table import Document
 
-from edge_store.applier import Applier
 from edge_store.capture import copy_of
 from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
@@ -96,7 +95,6 @@ class EdgeStore:
         self.history = SalesHistory(data_dir / "history")
         self.state = self.new_state()
         self.projections = Projections()
-        self._applier = Applier()
         self.report: OpenReport | None = None
         self.snapshot_seq = 0
         self._snapshot_at: datetime | None = None
@@ -130,7 +128,6 @@ class EdgeStore:
         try:
             claim_identity(store.data_dir, store_id)
             store._load()
-            store._applier.open()
         except BaseException:
             store.journal.close()
             store.history.close()
@@ -160,7 +157,6 @@ class EdgeStore:
                     log.warning(
                         "store: no snapshot at shutdown (%s); the next start replays more", err
                     )
-            self._applier.close()
             self.journal.close()
             self.history.close()
             self._dir_lock.release()
@@ -267,47 +263,54 @@ class EdgeStore:
         at = self.ctx.clock()
         record = encode_record(seq, self.ctx.store_id, at, texts)
 
-        def apply() -> None:  # on the applier's thread, while the journal's fsync waits
+        applied = False
+
+        def apply() -> None:  # between the write and the fsync, the record's I/O under way
+            nonlocal applied
+            applied = True
             self.state.apply_all(events)
             self.projections.update(self.state, events, at)
 
         try:
-            self.journal.append(record, on_written=lambda: self._applier.start(apply))
-        except StoreError as err:
-            if err.code in (StoreErrorCode.READ_ONLY, StoreErrorCode.COMMIT_UNCERTAIN):
-                self._write_error = err
-            log.error("store: commit %d not durable: %s", seq, err.code.value)
-            if self._applier.running:
+            self.journal.append(record, on_written=apply)
+        except BaseException as err:  # the journal has cut the record back off (or stopped)
+            if isinstance(err, StoreError):
+                if err.code in (StoreErrorCode.READ_ONLY, StoreErrorCode.COMMIT_UNCERTAIN):
+                    self._write_error = err
+                log.error("store: commit %d not durable: %s", seq, err.code.value)
+            if applied:
                 self._discard_applied(seq)
-            self.check_space()
+            if isinstance(err, StoreError):
+                self.check_space()
             raise
         try:
-            self._applier.finish()
-        finally:
-            try:
-                self.history.add_committed(seq, events, texts)
-            except OSError as err:
-                # Durable in the journal already; the history is rebuilt from it at the next open.
-                log.error("history: record %d not added (%s); reopen the store", seq, err)
+            self.history.add_committed(seq, events, texts)
+        except OSError as err:
+            # Durable in the journal already; the history is rebuilt from it at the next open.
+            log.error("history: record %d not added (%s); reopen the store", seq, err)
         self._after_commit()
 
     def _discard_applied(self, seq: int) -> None:
-        """The events of record ``seq`` were applied and its fsync failed: back to the disk's
-        state (the newest snapshot and the journal after it), seconds for a rare failure."""
-        try:
-            self._applier.finish()
-        except Exception:
-            log.exception("store: applying record %d failed as well", seq)
+        """The events of record ``seq`` were applied (in part, if applying failed) and it was
+        not made durable: back to the disk's state (the newest snapshot and the journal
+        after it), seconds for a rare failure."""
         log.error("store: record %d was applied but not made durable; reloading the state", seq)
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self.state, self.snapshot_seq = self._newest_state()
-            for raw in self.journal.read_after(self.snapshot_seq):
-                self.state.apply_all(events_of(raw))
+            state, snapshot_seq = self._newest_state()
+            for raw in self.journal.read_after(snapshot_seq):
+                state.apply_all(events_of(raw))
+        except Exception:
+            # The state in memory holds a sale the disk does not: stop writing on top of
+            # it. A restart loads what the disk has.
+            log.exception("store: the state could not be reloaded; restart the store")
+            self._write_error = StoreError(StoreErrorCode.READ_ONLY, {"reason": "reload failed"})
+            return
         finally:
             if collecting:
                 gc.enable()
+        self.state, self.snapshot_seq = state, snapshot_seq
         self.projections.rebuild(self.state, self.ctx.clock())
 
     def _after_commit(self) -> None:
