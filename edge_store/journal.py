@@ -195,8 +195,6 @@ class Journal:
         self.quarantine_dir = directory.parent / "quarantine"
         self.segment_bytes = segment_bytes
         self._ops: FileOps = ops or _OsFileOps()
-        self.start_writeback = True
-        """Start each record's I/O as soon as it is written (``_start_writeback``)."""
         self._segments: list[_Segment] = []
         self._fd: int | None = None
 
@@ -358,8 +356,7 @@ class Journal:
             view = memoryview(record)
             while view:
                 view = view[self._ops.write(self._fd, bytes(view)) :]
-            if self.start_writeback:
-                _start_writeback(self._fd, start, len(record))
+            _start_writeback(self._fd, start, len(record))
             if on_written is not None:
                 on_written()
             self._ops.fsync(self._fd)

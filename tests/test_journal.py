@@ -213,15 +213,41 @@ class _Recorded:
         os.fdatasync(fd)
 
 
-def test_on_written_comes_between_the_write_and_the_fsync(tmp_path: Path) -> None:
+def test_the_write_back_starts_before_on_written_and_the_fsync_comes_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ops = _Recorded()
     journal = Journal(tmp_path / "journal", ops=ops)
     journal.open()
     ops.calls.clear()
+    advised: list[tuple[int, int, int]] = []
+    real = os.posix_fadvise
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        ops.calls.append("write-back")
+        advised.append((offset, length, advice))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", advise)
     record = encode_record(1, "s1", AT, [event_text({"type": "Noted"})])
+    start = _segment(tmp_path).stat().st_size
     journal.append(record, on_written=lambda: ops.calls.append("on_written"))
-    assert ops.calls == ["write", "on_written", "fsync"]
+    assert ops.calls == ["write", "write-back", "on_written", "fsync"]
+    assert advised == [(start, len(record), os.POSIX_FADV_DONTNEED)]  # the record's range
     journal.close()
+
+
+def test_a_refused_write_back_hint_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(fd: int, offset: int, length: int, advice: int) -> None:
+        raise OSError(22, "Invalid argument")  # a file system without it
+
+    monkeypatch.setattr(os, "posix_fadvise", refuse)
+    journal = _journal(tmp_path)
+    _append(journal, 3)
+    journal.close()
+    assert [r.seq for r in _journal(tmp_path).read_after(0)] == [1, 2, 3]
 
 
 def test_a_failing_on_written_cuts_the_record_back_off(tmp_path: Path) -> None:
