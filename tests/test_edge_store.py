@@ -14,11 +14,12 @@ import pytest
 from tinydb import Query
 
 from edge_store.errors import StoreError, StoreErrorCode
+from edge_store.journal import FileOps
 from edge_store.records import events_of
-from edge_store.store import StoreOptions
+from edge_store.store import EdgeStore, StoreOptions
 from edge_store.verify import verify
 from hub.demo_data import DEMO_DAY, DESK
-from hub.workload import mobile_of
+from hub.workload import Workload, mobile_of
 from salon.errors import DomainError, ErrorCode
 from salon.members import RegisterMember
 from salon.testing import ManualClock
@@ -195,17 +196,27 @@ def test_a_commit_on_a_full_disk_fails_cleanly_and_works_when_space_returns(
     store.close()
 
 
+def _one_commit_checkouts(
+    path: Path, ops: FileOps | None = None, members: int = 3
+) -> tuple[EdgeStore, Workload, ManualClock]:
+    """A store whose first member has the balance for a checkout, so that each checkout
+    of theirs is one commit (a short balance would recharge first)."""
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(path, clock, ops=ops)
+    work = workload(store, clock)
+    work.setup()
+    work.register(members)
+    work.recharge(work.members[0])
+    return store, work, clock
+
+
 def test_a_commit_whose_fsync_fails_after_its_events_were_applied_changes_nothing(
     tmp_path: Path,
 ) -> None:
     ops = _FullDisk()
-    clock = ManualClock(DEMO_DAY)
-    store = open_store(tmp_path, clock, ops=ops)
-    work = workload(store, clock)
-    work.setup()
-    work.register(5)
+    store, work, clock = _one_commit_checkouts(tmp_path, ops, members=5)
     work.sales(3)
-    work.recharge(work.members[0])  # so that the checkout is one commit
+    work.recharge(work.members[0])  # sales(3) may have spent it
     before, docs, last = state_json(store.state), store.projections.dump(), store.last_seq
     ops.fsync_fails = True
     with pytest.raises(StoreError) as err:
@@ -234,12 +245,7 @@ class _Interrupted(_FullDisk):
 
 def test_an_interrupt_in_the_fsync_leaves_the_state_as_the_disk_has_it(tmp_path: Path) -> None:
     ops = _Interrupted()
-    clock = ManualClock(DEMO_DAY)
-    store = open_store(tmp_path, clock, ops=ops)
-    work = workload(store, clock)
-    work.setup()
-    work.register(3)
-    work.recharge(work.members[0])  # so that the checkout is one commit
+    store, work, _ = _one_commit_checkouts(tmp_path, ops)
     before, last = state_json(store.state), store.last_seq
     ops.fsync_fails = True
     with pytest.raises(KeyboardInterrupt):
@@ -255,12 +261,7 @@ def test_a_state_that_cannot_be_reloaded_after_a_failed_fsync_stops_the_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ops = _FullDisk()
-    clock = ManualClock(DEMO_DAY)
-    store = open_store(tmp_path, clock, ops=ops)
-    work = workload(store, clock)
-    work.setup()
-    work.register(3)
-    work.recharge(work.members[0])  # so that the checkout is one commit
+    store, work, _ = _one_commit_checkouts(tmp_path, ops)
 
     def unreadable() -> None:
         raise OSError(errno.EIO, "Input/output error")
@@ -282,12 +283,7 @@ def test_a_failed_fsync_the_disk_will_not_undo_leaves_the_store_reading_not_writ
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ops = _FullDisk()
-    clock = ManualClock(DEMO_DAY)
-    store = open_store(tmp_path, clock, ops=ops)
-    work = workload(store, clock)
-    work.setup()
-    work.register(5)
-    work.recharge(work.members[0])  # so that the checkout is one commit
+    store, work, clock = _one_commit_checkouts(tmp_path, ops, members=5)
     before, last = state_json(store.state), store.last_seq
 
     def refused(fd: int, length: int) -> None:
@@ -333,12 +329,7 @@ def test_no_reader_sees_a_sale_before_its_fsync_returned(tmp_path: Path) -> None
             os.fdatasync(fd)
 
     disk = SlowDisk()
-    clock = ManualClock(DEMO_DAY)
-    store = open_store(tmp_path, clock, ops=disk)
-    work = workload(store, clock)
-    work.setup()
-    work.register(2)
-    work.recharge(work.members[0])  # so that the checkout is one commit
+    store, work, _ = _one_commit_checkouts(tmp_path, disk, members=2)
     disk.armed = True
     seller = threading.Thread(target=work.checkout, args=(work.members[0],))
     seller.start()
@@ -359,12 +350,7 @@ def test_no_reader_sees_a_sale_before_its_fsync_returned(tmp_path: Path) -> None
 def test_an_error_applying_the_events_commits_nothing_and_leaves_the_state_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = ManualClock(DEMO_DAY)
-    store = open_store(tmp_path, clock)
-    work = workload(store, clock)
-    work.setup()
-    work.register(2)
-    work.recharge(work.members[0])  # so that the checkout is one commit
+    store, work, _ = _one_commit_checkouts(tmp_path, members=2)
     before, docs, last = state_json(store.state), store.projections.dump(), store.last_seq
     size = sum(p.stat().st_size for p in (tmp_path / "journal").iterdir())
 
