@@ -312,6 +312,7 @@ class EdgeStore:
                 gc.enable()
         self.state, self.snapshot_seq = state, snapshot_seq
         self.projections.rebuild(self.state, self.ctx.clock())
+        gc.freeze()  # as after the open: full collections would walk the new state again
 
     def _after_commit(self) -> None:
         since = self.journal.last_seq - self.snapshot_seq

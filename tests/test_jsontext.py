@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from edge_store.records import event_text, events_of
 from salon.events import EVENT_TYPES, Event, EventMeta
 from salon.points import PointsReversed
 from salon.points_ledger import PointsDraw
+from tests.store_support import busy_store, open_store, state_json
 from tests.test_replay import _demo_day
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -49,14 +51,10 @@ def test_the_demo_days_events_are_written_as_before_and_read_back_equal(tmp_path
     for event in history:
         text = event_json(event)
         assert text == _two_step(event)
-        import json
-
         assert decode_event(json.loads(text)) == event
 
 
 def test_a_store_written_with_it_replays_to_the_same_state(tmp_path: Path) -> None:
-    from tests.store_support import busy_store, open_store, state_json
-
     with busy_store(tmp_path) as (store, _):
         before = state_json(store.state)
         records = list(store.records_after(0, limit=10**6))
