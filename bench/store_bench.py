@@ -9,7 +9,9 @@ measures at ``--first`` past sales, builds on to ``--sales`` and measures again,
 table shows how each figure grows. The build itself skips fsync (it would take hours);
 every measured commit fsyncs. Baselines, measured in the same run at the same sizes:
 
-* bare: ``write`` + ``fdatasync`` of the very record bytes the journal wrote (the floor);
+* bare: ``write`` + ``fdatasync`` of the very record bytes the journal wrote (the floor),
+  to a file of its own right after each commit: interleaved, the two see the disk and
+  the (shared, drifting) host at the same moments;
 * SQLite in WAL mode with ``synchronous=FULL``, the same sale as one transaction
   (ticket, 3 lines, 3 commission rows, a points row, account and member updates) on
   tables holding the same members and sales;
@@ -124,14 +126,21 @@ class Build:
         self.work.store = self.store
 
 
-def measure_commits(build: Build, samples: int) -> dict[str, Any]:
-    """Latency and bytes of ``samples`` fsynced checkouts; the record bytes they wrote."""
+def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Latency and bytes of ``samples`` fsynced checkouts, and of the bare appends of their
+    records, each right after its commit."""
     build.reopen(None)
     store, work = build.store, build.work
     latencies: list[float] = []
     totals: list[float] = []
     appends: list[float] = []  # every append's time; the checkouts' go to ``fsyncs``
     fsyncs: list[float] = []
+    appended: list[bytes] = []  # every appended record; the checkouts' are appended bare
+    framed: list[int] = []
+    bare_path = build.root / "bare.log"
+    bare_fd = os.open(bare_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    bare: list[float] = []
+    bare_written = 0
     append = store.journal.append
 
     def timed_append(record: bytes, on_written: Callable[[], None] | None = None) -> None:
@@ -149,6 +158,7 @@ def measure_commits(build: Build, samples: int) -> dict[str, Any]:
         started = time.perf_counter()
         append(record, timed_on_written)
         appends.append(time.perf_counter() - started - applying)
+        appended.append(record)
 
     store.journal.append = timed_append  # type: ignore[method-assign]
     written = 0
@@ -171,6 +181,15 @@ def measure_commits(build: Build, samples: int) -> dict[str, Any]:
         totals.append(done - started)
         latencies.append(done - decided)
         written += _written() - before
+        framed.append(len(appended[-1]))
+        before = _written()
+        started = time.perf_counter()
+        os.write(bare_fd, appended[-1])
+        os.fdatasync(bare_fd)
+        bare.append(time.perf_counter() - started)
+        bare_written += _written() - before
+    os.close(bare_fd)
+    bare_path.unlink()
     del store.journal.append  # the instance attribute: back to the method
     records = [r for r in store.records_after(first_seq - 1, limit=10**9)]
     store.flush()
@@ -191,6 +210,7 @@ def measure_commits(build: Build, samples: int) -> dict[str, Any]:
         "lat": latencies,
         "total": totals,
         "append": fsyncs,
+        "framed": framed,
         "bytes": written / samples,
         "records": records,
         "snapshot_bytes": snapshot_bytes,
@@ -198,26 +218,7 @@ def measure_commits(build: Build, samples: int) -> dict[str, Any]:
         "snapshot_copy_seconds": copy_seconds,
         "snapshot_seconds": snapshot_seconds,
         "snapshot_amortised": snapshot_bytes / store.options.snapshot_every_records,
-    }
-
-
-def measure_bare(root: Path, payloads: list[bytes]) -> dict[str, Any]:
-    path = root / "bare.log"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-    latencies: list[float] = []
-    written = 0
-    try:
-        for payload in payloads:
-            before = _written()
-            started = time.perf_counter()
-            os.write(fd, payload)
-            os.fdatasync(fd)
-            latencies.append(time.perf_counter() - started)
-            written += _written() - before
-    finally:
-        os.close(fd)
-        path.unlink()
-    return {"lat": latencies, "bytes": written / len(payloads)}
+    }, {"lat": bare, "bytes": bare_written / samples}
 
 
 _SCHEMA = """
@@ -439,10 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         for target in (args.first, args.sales):
             took = build.sell(target)
             print(f"sold up to {target} sales ({took:.0f} s)", flush=True)
-            commits = measure_commits(build, args.samples)
+            commits, bare = measure_commits(build, args.samples)
             payloads = [r.payload for r in commits["records"]]
-            framed = [len(p) + 20 for p in payloads]
-            bare = measure_bare(root, [b"x" * n for n in framed])
+            framed = commits["framed"]
             body = payloads[-1].decode()
             if db is None:
                 db = build_sqlite(root, args.members, target, body)
