@@ -25,7 +25,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from devices.config_table import build_config, check_type
 from devices.drawer import PrinterKickConfig, RelayDrawerConfig
@@ -44,8 +44,6 @@ from devices.ports import DeviceKind
 from devices.serial_protocols import PROTOCOL_KEYS, SerialProtocol, protocol_from_config
 
 __all__ = ["DevicesConfig", "InputConfig", "load_config", "parse_config"]
-
-_C = TypeVar("_C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +76,6 @@ class DevicesConfig:
         return [i.device_id for i in self.inputs] + [
             c.device_id for c in singles if c is not None
         ]
-
-
 
 
 _INPUT_KEYS = ("id", "evdev", "serial", "layout", "idle_gap_ms", "stale_after_ms")
