@@ -135,7 +135,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     totals: list[float] = []
     appends: list[float] = []  # every append's time; the checkouts' go to ``fsyncs``
     fsyncs: list[float] = []
-    appended: list[bytes] = []  # every appended record; the checkouts' are appended bare
+    last_record = b""  # the record appended last: after a checkout, its own
     framed: list[int] = []
     bare_path = build.root / "bare.log"
     bare_fd = os.open(bare_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
@@ -144,6 +144,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     append = store.journal.append
 
     def timed_append(record: bytes, on_written: Callable[[], None] | None = None) -> None:
+        nonlocal last_record
         # The write + fdatasync inside each commit, without the applying of the events
         # the commit does between the two (while the kernel writes the record)
         applying = 0.0
@@ -158,7 +159,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         started = time.perf_counter()
         append(record, timed_on_written)
         appends.append(time.perf_counter() - started - applying)
-        appended.append(record)
+        last_record = record
 
     store.journal.append = timed_append  # type: ignore[method-assign]
     written = 0
@@ -181,10 +182,10 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         totals.append(done - started)
         latencies.append(done - decided)
         written += _written() - before
-        framed.append(len(appended[-1]))
+        framed.append(len(last_record))
         before = _written()
         started = time.perf_counter()
-        os.write(bare_fd, appended[-1])
+        os.write(bare_fd, last_record)
         os.fdatasync(bare_fd)
         bare.append(time.perf_counter() - started)
         bare_written += _written() - before
