@@ -39,6 +39,13 @@ from edge_store.journal import FileOps, Journal, OpenReport, RawRecord
 from edge_store.jsontext import event_json
 from edge_store.outbox import OutboxCursor, removable_through, segment_ages
 from edge_store.projections import Projections
+from edge_store.quiet import (
+    collector_held,
+    hold_collector,
+    release_collector,
+    restore_turns,
+    shorten_turns,
+)
 from edge_store.records import encode_record, events_of, payload_of
 from edge_store.snapshots import Snapshots
 from salon import engine  # noqa: F401  (registers every command handler and event type)
@@ -121,21 +128,17 @@ class EdgeStore:
         store = cls(Path(data_dir), store_id, clock, new_id, options, ops)
         store.data_dir.mkdir(parents=True, exist_ok=True)
         store._dir_lock.acquire()
-        collecting = gc.isenabled()
         # Loading builds hundreds of thousands of long-lived objects and no garbage cycles;
         # the cycle collector would walk them again and again (a third of the decode time).
-        gc.disable()
         try:
-            claim_identity(store.data_dir, store_id)
-            store._load()
+            with collector_held():
+                claim_identity(store.data_dir, store_id)
+                store._load()
         except BaseException:
             store.journal.close()
             store.history.close()
             store._dir_lock.release()
             raise
-        finally:
-            if collecting:
-                gc.enable()
         # The state stays for the life of the process; each full collection would walk all
         # of it again (0.2 s at 200,000 sales, in the middle of a checkout). Frozen objects
         # are still freed when no longer referenced; only cycles among them would stay.
@@ -295,21 +298,17 @@ class EdgeStore:
         not made durable: back to the disk's state (the newest snapshot and the journal
         after it), seconds for a rare failure."""
         log.error("store: record %d was applied but not made durable; reloading the state", seq)
-        collecting = gc.isenabled()
-        gc.disable()
         try:
-            state, snapshot_seq = self._newest_state()
-            for raw in self.journal.read_after(snapshot_seq):
-                state.apply_all(events_of(raw))
+            with collector_held():
+                state, snapshot_seq = self._newest_state()
+                for raw in self.journal.read_after(snapshot_seq):
+                    state.apply_all(events_of(raw))
         except Exception:
             # The state in memory holds a sale the disk does not: stop writing on top of
             # it. A restart loads what the disk has.
             log.exception("store: the state could not be reloaded; restart the store")
             self._write_error = StoreError(StoreErrorCode.READ_ONLY, {"reason": "reload failed"})
             return
-        finally:
-            if collecting:
-                gc.enable()
         self.state, self.snapshot_seq = state, snapshot_seq
         self.projections.rebuild(self.state, self.ctx.clock())
         gc.freeze()  # as after the open: full collections would walk the new state again
@@ -342,14 +341,13 @@ class EdgeStore:
         return self.journal.last_seq, self.ctx.clock()
 
     def _copy_state(self) -> SalonState:
-        """Under the lock: the state as a snapshot writes it, copied (edge_store.capture)."""
-        collecting = gc.isenabled()
-        gc.disable()  # the copy makes tens of thousands of containers and no garbage
-        try:
-            copied: SalonState = copy_of(self.state, SalonState)
-        finally:
-            if collecting:
-                gc.enable()
+        """Under the lock: the state as a snapshot writes it, copied (edge_store.capture).
+
+        The caller holds the cycle collector (``edge_store.quiet``) while the copy lives:
+        tens of thousands of containers and no garbage, which each full collection would
+        walk, holding the GIL, in the middle of a commit.
+        """
+        copied: SalonState = copy_of(self.state, SalonState)
         return copied
 
     def _start_snapshot(self) -> None:
@@ -358,16 +356,39 @@ class EdgeStore:
         # a second or more, which the till must not wait for once a month.
         seq, now = self._sync_for_snapshot(close_months=False)
         months = self.history.plan_close()
-        body = self._copy_state()
-        self._snapshot_pending = True
+        # Released by the thread once the copy is written and dropped.
+        hold_collector()
+        shorten_turns()
+        try:
+            box = [self._copy_state()]
+            thread = threading.Thread(target=self._write_snapshot, args=(seq, now, box, months),
+                                      name="snapshot-writer", daemon=True)
+            self._snapshot_pending = True
+            thread.start()
+        except BaseException:
+            self._snapshot_pending = False
+            restore_turns()
+            release_collector()
+            raise
         self._snapshot_at = now  # a failed write is retried by the record count, not hourly
-        thread = threading.Thread(target=self._write_snapshot, args=(seq, now, body, months),
-                                  name="snapshot-writer", daemon=True)
         self._snapshot_thread = thread
-        thread.start()
 
     def _write_snapshot(
-        self, seq: int, now: datetime, body: SalonState, months: MonthClose | None = None,
+        self, seq: int, now: datetime, box: list[SalonState], months: MonthClose | None,
+    ) -> None:
+        """On the snapshot thread: file the closed months, write the copy in ``box``.
+
+        The copy comes in a box so that it can be dropped here: the thread's own arguments
+        would keep it alive past the collector's release (which must not see it).
+        """
+        try:
+            self._write_copy(seq, now, box.pop(), months)
+        finally:
+            restore_turns()
+            release_collector()
+
+    def _write_copy(
+        self, seq: int, now: datetime, body: SalonState, months: MonthClose | None,
     ) -> None:
         try:
             if months is not None:
