@@ -324,7 +324,7 @@ class EdgeStore:
         if due and not self._snapshot_pending:
             try:
                 self._start_snapshot()
-            except (OSError, StoreError) as err:
+            except (OSError, StoreError, RuntimeError) as err:  # RuntimeError: no thread
                 # The commit is already durable in the journal; a missing snapshot only
                 # makes the next start replay longer. Try again 100 records on.
                 log.warning("store: snapshot failed (%s)", err)
