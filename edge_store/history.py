@@ -29,6 +29,7 @@ snapshot thread (``plan_close`` and ``finish_close`` under the store's lock, the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -223,9 +224,27 @@ class SalesHistory:
             self._index(seq, sale, month, opening, self._size + sum(map(len, out)), len(raw))
             out.append(raw)
         if out:
-            data = b"".join(out)
-            os.write(self._fd, data)
-            self._size += len(data)
+            view = memoryview(b"".join(out))
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                # A full disk: no line in part, none in the index (both as before the call).
+                with contextlib.suppress(OSError):
+                    self.cut_back(self._size)
+                raise
+            self._size += sum(map(len, out))
+
+    def mark(self) -> int:
+        """Where the next line will go: what ``cut_back`` takes to undo what comes after."""
+        return self._size
+
+    def cut_back(self, mark: int) -> None:
+        """Drop the lines added since ``mark()`` returned ``mark`` (a commit that did not
+        become durable), from ``open.jsonl`` and the index. Rare: the index is rebuilt."""
+        assert self._fd is not None
+        os.ftruncate(self._fd, mark)
+        self._load_index(os.pread(self._fd, mark, 0))
 
     def _index(
         self, seq: int, sale: str, month: str, opening: bool, offset: int, length: int,

@@ -32,7 +32,7 @@ from tinydb.table import Document
 from edge_store.capture import copy_of
 from edge_store.codec import decode_event
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.files import DirLock
+from edge_store.files import DirLock, reason_of
 from edge_store.history import MonthClose, SalesHistory
 from edge_store.identity import claim_identity
 from edge_store.journal import FileOps, Journal, OpenReport, RawRecord
@@ -267,12 +267,19 @@ class EdgeStore:
         record = encode_record(seq, self.ctx.store_id, at, texts)
 
         applied = False
+        history_mark = self.history.mark()
 
         def apply() -> None:  # between the write and the fsync, the record's I/O under way
             nonlocal applied
             applied = True
             self.state.apply_all(events)
             self.projections.update(self.state, events, at)
+            try:
+                self.history.add_committed(seq, events, texts)
+            except OSError as err:
+                # The record is the sale: the history is rebuilt from the journal at the next
+                # open (lines after its last sync are cut and replayed). Not worth a refusal.
+                log.error("history: record %d not added (%s); reopen the store", seq, err)
 
         try:
             self.journal.append(record, on_written=apply)
@@ -282,22 +289,27 @@ class EdgeStore:
                     self._write_error = err
                 log.error("store: commit %d not durable: %s", seq, err.code.value)
             if applied:
-                self._discard_applied(seq)
+                self._discard_applied(seq, history_mark)
             if isinstance(err, StoreError):
                 self.check_space()
             raise
-        try:
-            self.history.add_committed(seq, events, texts)
-        except OSError as err:
-            # Durable in the journal already; the history is rebuilt from it at the next open.
-            log.error("history: record %d not added (%s); reopen the store", seq, err)
         self._after_commit()
 
-    def _discard_applied(self, seq: int) -> None:
+    def _discard_applied(self, seq: int, history_mark: int) -> None:
         """The events of record ``seq`` were applied (in part, if applying failed) and it was
         not made durable: back to the disk's state (the newest snapshot and the journal
-        after it), seconds for a rare failure."""
+        after it, the sales history without the record's lines), seconds for a rare
+        failure."""
         log.error("store: record %d was applied but not made durable; reloading the state", seq)
+        try:
+            self.history.cut_back(history_mark)
+        except OSError as err:
+            # Its lines stay in the open file until the restart cuts what no sync covered:
+            # no writing on top of them.
+            reason = reason_of(err)
+            log.error("history: the lines of record %d could not be cut (%s)", seq, reason)
+            if self._write_error is None:
+                self._write_error = StoreError(StoreErrorCode.READ_ONLY, {"reason": reason})
         try:
             with collector_held():
                 state, snapshot_seq = self._newest_state()

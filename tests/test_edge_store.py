@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import errno
 import os
@@ -218,13 +219,17 @@ def test_a_commit_whose_fsync_fails_after_its_events_were_applied_changes_nothin
     work.sales(3)
     work.recharge(work.members[0])  # sales(3) may have spent it
     before, docs, last = state_json(store.state), store.projections.dump(), store.last_seq
+    open_file = tmp_path / "history" / "open.jsonl"
+    filed, filed_index = open_file.read_bytes(), copy.deepcopy(store.history._lines)
     ops.fsync_fails = True
     with pytest.raises(StoreError) as err:
         work.checkout(work.members[0])
     assert err.value.code is StoreErrorCode.NOT_DURABLE and err.value.params["reason"] == "EIO"
-    # The sale had been applied between the write and the fsync; the state is the disk's again.
+    # The sale had been applied between the write and the fsync, and filed in the sales
+    # history; the state is the disk's again, and the history holds none of the sale.
     assert store.last_seq == last
     assert state_json(store.state) == before and store.projections.dump() == docs
+    assert open_file.read_bytes() == filed and store.history._lines == filed_index
     assert store.member_by_mobile(mobile_of(0))
     ops.fsync_fails = False
     work.checkout(work.members[0])
@@ -233,6 +238,41 @@ def test_a_commit_whose_fsync_fails_after_its_events_were_applied_changes_nothin
     store.close()
     again = open_store(tmp_path, clock)
     assert state_json(again.state) == after
+    again.close()
+
+
+def test_a_sale_the_history_cannot_file_is_still_sold_and_filed_at_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, work, clock = _one_commit_checkouts(tmp_path)
+    open_file = tmp_path / "history" / "open.jsonl"
+    filed, filed_index = open_file.read_bytes(), copy.deepcopy(store.history._lines)
+    history_fd, real_write, calls = store.history._fd, os.write, []
+    last = store.last_seq
+
+    def full_after_a_bit(fd: int, data: bytes) -> int:
+        if fd != history_fd:
+            return real_write(fd, data)
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data)[:10])  # the disk takes ten bytes, then none
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_after_a_bit)
+    events = work.checkout(work.members[0])
+    monkeypatch.undo()
+    ticket = next(e for e in events if isinstance(e, TicketPaid)).ticket_id
+    assert len(calls) == 2 and store.last_seq == last + 1  # sold: the record is the sale
+    # No line in part is left in the open file, and the index points at whole lines only.
+    assert open_file.read_bytes() == filed and store.history._lines == filed_index
+    assert not store.history.events_of(ticket)
+    work.recharge(work.members[0])
+    later = work.checkout(work.members[0])  # the history goes on after the hole
+    assert store.history.events_of(next(e for e in later if isinstance(e, TicketPaid)).ticket_id)
+    store.close(snapshot=False)
+    again = open_store(tmp_path, clock)  # the open replays what no history sync covered
+    paid = next(e for e in events if isinstance(e, TicketPaid))
+    assert paid.meta.event_id in {e.meta.event_id for e in again.history.events_of(ticket)}
     again.close()
 
 
