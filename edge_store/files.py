@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edge_store.errors import StoreError, StoreErrorCode
 
-__all__ = ["DirLock", "atomic_write", "fsync_dir", "reason_of", "start_writeback"]
+__all__ = ["DirLock", "atomic_write", "fsync_dir", "reason_of"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -21,19 +21,6 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def start_writeback(fd: int, offset: int, length: int) -> None:
-    """Have the kernel start writing ``length`` bytes at ``offset`` to the disk, now.
-
-    ``POSIX_FADV_DONTNEED`` starts the writeback of the range's dirty pages without
-    waiting for it (and drops those of its pages already clean, which just-written ones
-    are not). An fsync after it then waits for an I/O already under way (while a commit
-    applies its events, say) instead of starting it. Only a hint: a failure changes
-    nothing.
-    """
-    with contextlib.suppress(OSError, AttributeError):  # not Linux, or a file system without it
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
@@ -47,16 +34,10 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            offset = 0
             for piece in (data,) if isinstance(data, bytes) else data:
                 view = memoryview(piece)
                 while view:
                     view = view[os.write(fd, view) :]
-                # Each piece on its way to the disk now: the fsync below then waits for
-                # the last one only, and so does a commit whose fdatasync lands meanwhile
-                # (ext4 makes it wait for the data of the transaction it has to commit).
-                start_writeback(fd, offset, len(piece))
-                offset += len(piece)
             os.fsync(fd)
         finally:
             os.close(fd)

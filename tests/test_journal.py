@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.files import atomic_write
 from edge_store.journal import Journal
 from edge_store.records import encode_record, event_text
 
@@ -276,31 +274,3 @@ def test_a_record_is_the_json_object_of_its_header_and_events_put_together() -> 
     expected = {"v": 1, "seq": 9, "store": "store-1", "at": AT.isoformat(), "events": events}
     assert json.loads(payload) == expected
     assert payload == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def test_an_atomic_write_in_pieces_starts_each_piece_on_its_way_before_the_next(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[object] = []
-    real_advise, real_fsync = os.posix_fadvise, os.fsync
-
-    def advise(fd: int, offset: int, length: int, advice: int) -> None:
-        calls.append((offset, length, advice))
-        real_advise(fd, offset, length, advice)
-
-    def fsync(fd: int) -> None:
-        calls.append("fsync")
-        real_fsync(fd)
-
-    def pieces() -> Iterator[bytes]:
-        for size in (5000, 3, 70000):
-            calls.append(f"make {size}")
-            yield b"x" * size
-
-    monkeypatch.setattr(os, "posix_fadvise", advise)
-    monkeypatch.setattr(os, "fsync", fsync)
-    atomic_write(tmp_path / "f", pieces())
-    dontneed = os.POSIX_FADV_DONTNEED
-    assert calls == ["make 5000", (0, 5000, dontneed), "make 3", (5000, 3, dontneed),
-                     "make 70000", (5003, 70000, dontneed), "fsync", "fsync"]  # file, dir
-    assert (tmp_path / "f").read_bytes() == b"x" * 75003
