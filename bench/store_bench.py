@@ -467,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.members, args.first, args.sales, args.samples = 2_000, 2_000, 6_000, 100
+    if args.sales <= args.first:
+        parser.error(f"--sales ({args.sales}) must be more than --first ({args.first})")
     rows = []
     with tempfile.TemporaryDirectory(prefix="store-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
         root = Path(tmp)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import make_salon
 from test_checkout import member
 from test_points_compaction import MOBILES, OPS, run
@@ -284,3 +285,40 @@ def test_the_layout_changes_with_any_field_type_or_enum_value() -> None:
     assert _layout_of(("a",), note=True) != base
     assert _layout_of(("a", "b")) != base
     assert _layout_of(("a",), count=str) != base
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=40)
+    | st.dictionaries(st.text(max_size=4) | st.integers(-3, 3), inner, max_size=40)
+    | st.tuples(inner, inner),
+    max_leaves=200,
+)
+
+
+@given(_json_values)
+@settings(max_examples=300, deadline=None)
+def test_a_line_written_entry_by_entry_is_the_text_one_call_makes(value: object) -> None:
+    assert snapshots_module._text(value) == json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_big_line_is_encoded_in_calls_of_one_entry_or_a_few(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A field like commissions._by_staff: few keys, each a long list of records.
+    value = {f"S{s:03d}": [[f"T{s}-{i}", s, i * 100, "2026-12-01"] for i in range(3000)]
+             for s in range(6)}
+    sizes: list[int] = []
+    real = snapshots_module._plain
+
+    def counted(v: object) -> str:
+        text = real(v)
+        sizes.append(len(text))
+        return text
+
+    monkeypatch.setattr(snapshots_module, "_plain", counted)
+    text = snapshots_module._text(value)
+    assert text == real(value)
+    assert len(text) > 500_000 and max(sizes) < 100  # one record per call, not the line
