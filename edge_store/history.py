@@ -213,6 +213,7 @@ class SalesHistory:
         a ticket's month is its business day's, a recharge's that of its time."""
         assert self._fd is not None
         out: list[bytes] = []
+        offset = self._size
         for sale, opening, filed_month, text in filings:
             month = (filed_month or self._month_of_ticket.get(sale)
                      or self._closed_month_of(sale) or "?")
@@ -221,10 +222,12 @@ class SalesHistory:
             raw = (f'{{"seq":{seq},"ticket":{json.dumps(sale, ensure_ascii=False)},'
                    f'"month":"{month}","opens":{"true" if opening else "false"},'
                    f'"event":{text}}}\n').encode()
-            self._index(seq, sale, month, opening, self._size + sum(map(len, out)), len(raw))
+            self._index(seq, sale, month, opening, offset, len(raw))
             out.append(raw)
+            offset += len(raw)
         if out:
-            view = memoryview(b"".join(out))
+            data = b"".join(out)
+            view = memoryview(data)
             try:
                 while view:
                     view = view[os.write(self._fd, view) :]
@@ -233,7 +236,7 @@ class SalesHistory:
                 with contextlib.suppress(OSError):
                     self.cut_back(self._size)
                 raise
-            self._size += sum(map(len, out))
+            self._size += len(data)
 
     def mark(self) -> int:
         """Where the next line will go: what ``cut_back`` takes to undo what comes after."""
