@@ -16,7 +16,7 @@ from edge_store import store as store_module
 from edge_store.snapshots import Snapshots
 from edge_store.store import StoreOptions
 from salon.state import SalonState
-from tests.store_support import busy_store
+from tests.store_support import busy_store, open_store
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +131,40 @@ def test_a_snapshot_thread_that_cannot_start_leaves_the_sale_and_the_collector_a
         assert gc.isenabled()
         assert sys.getswitchinterval() == pytest.approx(0.005)
         monkeypatch.undo()
+
+
+def test_an_open_store_hands_its_state_to_the_collector_frozen_without_a_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first collection after a load used to walk everything loaded once (0.1 s of a
+    # 1.2 s start at 200,000 sales) before the freeze moved it out of reach.
+    gc.enable()
+    with busy_store(tmp_path, members=30, sales=60):
+        pass
+    loading = False
+    after_load_began: list[int] = []
+    load = store_module.EdgeStore._load
+
+    def watched_load(self: store_module.EdgeStore) -> None:
+        nonlocal loading
+        loading = True
+        load(self)
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and loading:
+            after_load_began.append(info["generation"])
+
+    monkeypatch.setattr(store_module.EdgeStore, "_load", watched_load)
+    gc.callbacks.append(seen)
+    try:
+        store = open_store(tmp_path, prefix="Q")
+    finally:
+        gc.callbacks.remove(seen)
+    try:
+        assert after_load_began == []
+        assert gc.isenabled()
+        member = next(iter(store.state.members.members.values()))
+        young = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+        assert id(member) not in young and id(store.state) not in young
+    finally:
+        store.close(snapshot=False)
