@@ -41,6 +41,7 @@ from edge_store.outbox import OutboxCursor, removable_through, segment_ages
 from edge_store.projections import Projections
 from edge_store.quiet import (
     collector_held,
+    freeze_survivors,
     hold_collector,
     release_collector,
     restore_turns,
@@ -390,10 +391,14 @@ class EdgeStore:
         """On the snapshot thread: file the closed months, write the copy in ``box``.
 
         The copy comes in a box so that it can be dropped here: the thread's own arguments
-        would keep it alive past the collector's release (which must not see it).
+        would keep it alive past the collector's release (which must not see it). Then
+        the objects the commits made since the last freeze are frozen too
+        (``quiet.freeze_survivors``), here, usually minutes before the next sale.
         """
         try:
             self._write_copy(seq, now, box.pop(), months)
+            # The copy is gone; what the commits since the last freeze left is live state.
+            freeze_survivors()
         finally:
             restore_turns()
             release_collector()

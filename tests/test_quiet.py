@@ -168,3 +168,26 @@ def test_an_open_store_hands_its_state_to_the_collector_frozen_without_a_collect
         assert id(member) not in young and id(store.state) not in young
     finally:
         store.close(snapshot=False)
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_after_a_snapshot_what_the_commits_left_is_frozen_and_earlier_garbage_collected(
+    tmp_path: Path,
+) -> None:
+    options = StoreOptions(snapshot_every_records=25)
+    with busy_store(tmp_path, members=8, sales=0, options=options) as (store, work):
+        registered = store.state.members.members[work.members[0]]  # made by a commit
+        gc.disable()  # no automatic collection: only the snapshot's own can free the cycle
+        cycle = _Node()
+        dead = weakref.ref(cycle)
+        del cycle
+        work.sales(30)  # crosses the snapshot policy: the snapshot thread runs
+        store.flush()
+        assert store.snapshot_seq > 0
+        young = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+        assert id(registered) not in young
+        assert dead() is None
