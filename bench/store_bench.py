@@ -146,10 +146,10 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     # The main window is commits with no snapshot being written: the policy waits until
     # after it (commits while one is written are the second window). The amortised bytes
     # of a snapshot are still the production policy's.
-    policy = store.options.snapshot_every_records
+    production = store.options
+    policy = production.snapshot_every_records
     store.options = dataclasses.replace(
-        store.options, snapshot_every_records=max(policy, samples + 1),
-        snapshot_every_seconds=10**9,
+        production, snapshot_every_records=10**9, snapshot_every_seconds=10**9
     )
     latencies: list[float] = []
     totals: list[float] = []
@@ -248,6 +248,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     store.flush()
     if store.snapshot_seq != snapshot_seq:
         print("note: the policy took a snapshot inside the main window", flush=True)
+    store.options = production
     # Then a snapshot started as the policy starts it, and checkouts back to back while its
     # thread writes (in a store sales are minutes apart; a top-up and the payment after it
     # are not).
