@@ -184,7 +184,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     store.journal.append = timed_append  # type: ignore[method-assign]
     # Collections of the cycle collector that start inside a timed commit of the main
     # window: (generation, seconds), to tell their share of the slow commits.
-    collecting = False
+    watching = collecting = False
     in_commits: list[tuple[int, float]] = []
     collection_started = (0, 0.0)
 

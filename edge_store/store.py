@@ -400,6 +400,7 @@ class EdgeStore:
             # The copy is gone; what the commits since the last freeze left is live state.
             freeze_survivors()
         finally:
+            self._snapshot_pending = False  # after the collection: it holds the GIL too
             restore_turns()
             release_collector()
 
@@ -420,8 +421,6 @@ class EdgeStore:
         else:
             with self._lock:
                 self.snapshot_seq = max(self.snapshot_seq, seq)
-        finally:
-            self._snapshot_pending = False
 
     def _close_months(self, months: MonthClose) -> None:
         """On the snapshot thread: write the months' files, then (under the lock, briefly)
