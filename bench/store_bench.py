@@ -186,6 +186,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     # window: (generation, seconds), to tell their share of the slow commits.
     watching = collecting = False
     in_commits: list[tuple[int, float]] = []
+    collected_in: set[int] = set()  # the main window's commits a collection started in
     collection_started = (0, 0.0)
 
     def on_collection(phase: str, info: dict[str, int]) -> None:
@@ -194,6 +195,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
             return
         if phase == "start":
             collection_started = (info["generation"], time.perf_counter())
+            collected_in.add(len(latencies))
         else:
             generation, started = collection_started
             in_commits.append((generation, time.perf_counter() - started))
@@ -288,6 +290,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         "records": records,
         "during": during,
         "collections": in_commits,
+        "collected_in": collected_in,
         "snapshot_bytes": snapshot_bytes,
         "snapshot_file": path.stat().st_size,
         "snapshot_copy_seconds": copy_seconds,
@@ -543,6 +546,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _slow_commits(row: tuple[Any, ...]) -> str:
+    """The main window's commits over 1 ms: how many had a write+fdatasync over 1 ms
+    themselves, how many (of the others) a collection, and the rest."""
+    commits = row[1]
+    slow = [i for i, x in enumerate(commits["lat"]) if x > 0.001]
+    disk = [i for i in slow if commits["append"][i] > 0.001]
+    collected = [i for i in slow if i not in disk and i in commits["collected_in"]]
+    return f"{len(disk)} / {len(collected)} / {len(slow) - len(disk) - len(collected)}"
+
+
 def _collections(row: tuple[Any, ...]) -> str:
     found: list[tuple[int, float]] = row[1]["collections"]
     counts = "/".join(str(sum(g == gen for g, _ in found)) for gen in range(3))
@@ -585,6 +598,7 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
     line("commit max ms: edge store", lambda r: _ms(max(r[1]["lat"])))
     line("commits over 1 ms: edge store / bare", lambda r: (
         f"{sum(x > 0.001 for x in r[1]['lat'])} / {sum(x > 0.001 for x in r[2]['lat'])}"))
+    line("  of which: own fsync > 1 ms / collection / other", _slow_commits)
     line("collections in commits gen 0/1/2 (max ms)", _collections)
     line(
         "p99 ratio edge store / bare",
