@@ -183,10 +183,10 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
 
     store.journal.append = timed_append  # type: ignore[method-assign]
     # Collections of the cycle collector that start inside a timed commit of the main
-    # window: (generation, seconds), to tell their share of the slow commits.
+    # window: (the commit's index, generation, seconds), to tell their share of the slow
+    # commits.
     watching = collecting = False
-    in_commits: list[tuple[int, float]] = []
-    collected_in: set[int] = set()  # the main window's commits a collection started in
+    in_commits: list[tuple[int, int, float]] = []
     collection_started = (0, 0.0)
 
     def on_collection(phase: str, info: dict[str, int]) -> None:
@@ -195,10 +195,9 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
             return
         if phase == "start":
             collection_started = (info["generation"], time.perf_counter())
-            collected_in.add(len(latencies))
         else:
             generation, started = collection_started
-            in_commits.append((generation, time.perf_counter() - started))
+            in_commits.append((len(latencies), generation, time.perf_counter() - started))
 
     written = 0
     first_seq = store.last_seq + 1
@@ -290,7 +289,6 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         "records": records,
         "during": during,
         "collections": in_commits,
-        "collected_in": collected_in,
         "snapshot_bytes": snapshot_bytes,
         "snapshot_file": path.stat().st_size,
         "snapshot_copy_seconds": copy_seconds,
@@ -550,16 +548,17 @@ def _slow_commits(row: tuple[Any, ...]) -> str:
     """The main window's commits over 1 ms: how many had a write+fdatasync over 1 ms
     themselves, how many (of the others) a collection, and the rest."""
     commits = row[1]
+    collected_in = {index for index, *_ in commits["collections"]}
     slow = [i for i, x in enumerate(commits["lat"]) if x > 0.001]
-    disk = [i for i in slow if commits["append"][i] > 0.001]
-    collected = [i for i in slow if i not in disk and i in commits["collected_in"]]
+    disk = {i for i in slow if commits["append"][i] > 0.001}
+    collected = [i for i in slow if i not in disk and i in collected_in]
     return f"{len(disk)} / {len(collected)} / {len(slow) - len(disk) - len(collected)}"
 
 
 def _collections(row: tuple[Any, ...]) -> str:
-    found: list[tuple[int, float]] = row[1]["collections"]
-    counts = "/".join(str(sum(g == gen for g, _ in found)) for gen in range(3))
-    return f"{counts} ({max((d for _, d in found), default=0.0) * 1000:.1f})"
+    found: list[tuple[int, int, float]] = row[1]["collections"]
+    counts = "/".join(str(sum(g == gen for _, g, _ in found)) for gen in range(3))
+    return f"{counts} ({max((d for *_, d in found), default=0.0) * 1000:.1f})"
 
 
 def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:

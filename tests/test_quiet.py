@@ -133,6 +133,11 @@ def test_a_snapshot_thread_that_cannot_start_leaves_the_sale_and_the_collector_a
         monkeypatch.undo()
 
 
+def _unfrozen_ids() -> set[int]:
+    """The objects in one of the collector's generations: not frozen."""
+    return {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+
+
 def test_an_open_store_hands_its_state_to_the_collector_frozen_without_a_collection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,7 +169,7 @@ def test_an_open_store_hands_its_state_to_the_collector_frozen_without_a_collect
         assert after_load_began == []
         assert gc.isenabled()
         member = next(iter(store.state.members.members.values()))
-        young = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+        young = _unfrozen_ids()
         assert id(member) not in young and id(store.state) not in young
     finally:
         store.close(snapshot=False)
@@ -188,6 +193,5 @@ def test_after_a_snapshot_what_the_commits_left_is_frozen_and_earlier_garbage_co
         work.sales(30)  # crosses the snapshot policy: the snapshot thread runs
         store.flush()
         assert store.snapshot_seq > 0
-        young = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
-        assert id(registered) not in young
+        assert id(registered) not in _unfrozen_ids()
         assert dead() is None
