@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from json.encoder import encode_basestring as _quoted
 from typing import Any
 
 from edge_store.codec import decode_event
@@ -42,12 +43,11 @@ def encode_record(seq: int, store_id: str, at: datetime, events: Sequence[str]) 
     ``events`` are ``event_text`` of each event: made once per commit, for the record
     and the sales history both; the payload is put together from those texts.
     """
-    head = json.dumps(
-        {"v": JOURNAL_FORMAT, "seq": seq, "store": store_id, "at": at.isoformat()},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    payload = f'{head[:-1]},"events":[{",".join(events)}]}}'.encode()
+    # json.dumps of {"v", "seq", "store", "at"} (a test holds them equal), without its
+    # keyword handling: a third of the framing's time.
+    store, when = _quoted(store_id), at.isoformat()
+    head = f'{{"v":{JOURNAL_FORMAT},"seq":{int(seq)},"store":{store},"at":"{when}"'
+    payload = f'{head},"events":[{",".join(events)}]}}'.encode()
     return frame_record(seq, payload)
 
 

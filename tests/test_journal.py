@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.journal import Journal
+from edge_store.journal import JOURNAL_FORMAT, Journal
 from edge_store.records import encode_record, event_text
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -274,3 +276,16 @@ def test_a_record_is_the_json_object_of_its_header_and_events_put_together() -> 
     expected = {"v": 1, "seq": 9, "store": "store-1", "at": AT.isoformat(), "events": events}
     assert json.loads(payload) == expected
     assert payload == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@given(seq=st.integers(1, 2**63 - 1), store_id=st.text(),
+       at=st.datetimes(timezones=st.just(UTC)), events=st.lists(st.text(max_size=3)))
+def test_a_record_payload_is_the_json_of_its_fields(
+    seq: int, store_id: str, at: datetime, events: list[str]
+) -> None:
+    texts = [event_text({"type": "Noted", "text": e}) for e in events]
+    payload = encode_record(seq, store_id, at, texts)[20:]  # after magic, seq, length, CRC
+    head = {"v": JOURNAL_FORMAT, "seq": seq, "store": store_id, "at": at.isoformat()}
+    whole = json.dumps({**head, "events": [json.loads(t) for t in texts]},
+                       ensure_ascii=False, separators=(",", ":"))
+    assert payload == whole.encode()
