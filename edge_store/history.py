@@ -35,6 +35,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quoted
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +219,8 @@ class SalesHistory:
             month = (filed_month or self._month_of_ticket.get(sale)
                      or self._closed_month_of(sale) or "?")
             # The line is {"seq", "ticket", "month", "opens", "event"}, put together around
-            # the event's text.
-            raw = (f'{{"seq":{seq},"ticket":{json.dumps(sale, ensure_ascii=False)},'
+            # the event's text; the sale id quoted as json.dumps(ensure_ascii=False) would.
+            raw = (f'{{"seq":{seq},"ticket":{_quoted(sale)},'
                    f'"month":"{month}","opens":{"true" if opening else "false"},'
                    f'"event":{text}}}\n').encode()
             self._index(seq, sale, month, opening, offset, len(raw))
