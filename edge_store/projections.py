@@ -15,7 +15,10 @@ dict indexes, never a scan.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +41,31 @@ _CARD_FIELDS = ("card_id", "old_card_id", "new_card_id", "from_card_id", "to_car
 _COUPON_FIELDS = ("coupon_id",)
 _STAFF_EVENTS = frozenset({"StaffHired", "StaffChanged", "StaffLeft"})
 _CATALOG_EVENTS = frozenset({"PriceListPublished"})
+
+
+@dataclass(frozen=True)
+class _Touches:
+    """The fields of an event type naming documents to rebuild; whether it changes the
+    catalog or the staff tables."""
+
+    members: tuple[str, ...]
+    cards: tuple[str, ...]
+    coupons: tuple[str, ...]
+    catalog: bool
+    staff: bool
+
+
+@functools.cache
+def _touches(cls: Any) -> _Touches:
+    """Worked out once per event type: a commit's events are looked at by what they have."""
+    def present(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(name for name in names if name in fields or hasattr(cls, name))
+
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return _Touches(
+        present(_MEMBER_FIELDS), present(_CARD_FIELDS), present(_COUPON_FIELDS),
+        cls.type_name in _CATALOG_EVENTS, cls.type_name in _STAFF_EVENTS,
+    )
 
 
 class _HeldStorage(Storage):
@@ -92,20 +120,22 @@ class Projections:
         coupon_ids: set[str] = set()
         catalog = staff = False
         for event in events:
-            for name in _MEMBER_FIELDS:
-                value = getattr(event, name, "")
+            cls: Any = type(event)  # a class is hashable; mypy's Hashable says not
+            touches = _touches(cls)
+            for name in touches.members:
+                value = getattr(event, name)
                 if value:
                     members.add(value)
-            for name in _CARD_FIELDS:
-                value = getattr(event, name, "")
+            for name in touches.cards:
+                value = getattr(event, name)
                 if value:
                     cards.add(value)
-            for name in _COUPON_FIELDS:
-                value = getattr(event, name, "")
+            for name in touches.coupons:
+                value = getattr(event, name)
                 if value:
                     coupon_ids.add(value)
-            catalog |= event.type_name in _CATALOG_EVENTS
-            staff |= event.type_name in _STAFF_EVENTS
+            catalog |= touches.catalog
+            staff |= touches.staff
         for member_id in members:
             self._member(state, member_id, now)
         for card_id in cards:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from edge_store.projections import Projections
 from edge_store.records import events_of
 from hub.demo import _Day
 from salon.events import EVENT_TYPES, Event
@@ -51,3 +52,17 @@ def test_every_event_carries_a_unique_id_the_store_the_actor_and_an_aware_time(
         assert event.meta.actor_id
         assert event.meta.at.tzinfo is not None
         assert EVENT_TYPES[type(event).__name__] is type(event)
+
+
+def test_the_documents_kept_through_the_demo_day_are_those_a_rebuild_makes(
+    tmp_path: Path,
+) -> None:
+    day, history = _demo_day(tmp_path)
+    store = day.salon
+    # Events of the kinds of document the demo makes: members, cards, the catalog, staff.
+    assert {"MemberRegistered", "PackageCardSold", "PriceListPublished",
+            "StaffHired"} <= {e.type_name for e in history}
+    rebuilt = Projections()
+    rebuilt.rebuild(store.state, store.ctx.clock())
+    assert store.projections.dump() == rebuilt.dump()
+    store.close()
