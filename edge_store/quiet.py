@@ -27,6 +27,13 @@ walk at all (the frozen objects it never looks at) is decided here too.
   after 10,000 sales since the open, and more the longer the Pi runs. The snapshot
   thread calls it after each snapshot, so a full collection never has more than one
   snapshot interval's objects to walk.
+* ``full_collections_deferred``: while a store is open, CPython considers a full
+  collection only after ``FULL_COLLECTION_EVERY`` collections of the middle generation
+  (its default is 10, about every 1,500 checkouts). The snapshot thread makes the full
+  collection (``freeze_survivors``); an automatic one came in the middle of a checkout
+  and walked all that the sales had left since the last freeze, 81 ms in a benchmark
+  run at 200,000 sales. Cyclic garbage old enough for the oldest generation (the
+  kiosk's, not the store's) waits for the next snapshot: 2,000 sales or a day.
 
 Frozen objects are still freed when no longer referenced; the cost of freezing is that
 a cycle among objects alive at a freeze is never collected if it dies later. The
@@ -46,12 +53,16 @@ from contextlib import contextmanager
 
 __all__ = [
     "BACKGROUND_SWITCH_INTERVAL",
+    "FULL_COLLECTION_EVERY",
     "collector_held",
+    "defer_full_collections",
     "freeze_loaded",
     "freeze_survivors",
+    "full_collections_deferred",
     "hold_collector",
     "release_collector",
     "restore_turns",
+    "resume_full_collections",
     "shorten_turns",
     "turns_shortened",
 ]
@@ -59,6 +70,12 @@ __all__ = [
 BACKGROUND_SWITCH_INTERVAL = 0.0001
 """Seconds a thread waiting for the GIL waits before it asks the running one to let go,
 while a background writer runs."""
+
+
+FULL_COLLECTION_EVERY = 1_000
+"""Collections of the middle generation before CPython looks at a full one, while a store
+is open: more than a snapshot interval makes, so in service the snapshot thread's are the
+only full collections; the rest is a safety net for a store whose snapshots fail."""
 
 
 class _Counted:
@@ -116,8 +133,21 @@ def _lengthen(saved: object) -> None:
     sys.setswitchinterval(saved)
 
 
+def _defer_full() -> tuple[int, int, int]:
+    saved = gc.get_threshold()
+    gc.set_threshold(saved[0], saved[1], max(saved[2], FULL_COLLECTION_EVERY))
+    return saved
+
+
+def _undefer_full(saved: object) -> None:
+    assert isinstance(saved, tuple)
+    young, middle, _ = gc.get_threshold()  # whatever else changed them meanwhile stays
+    gc.set_threshold(young, middle, saved[2])
+
+
 _collector = _Counted(_pause_collector, _resume_collector)
 _turns = _Counted(_shorten, _lengthen)
+_full = _Counted(_defer_full, _undefer_full)
 
 hold_collector = _collector.hold
 """Pause the cycle collector until the matching ``release_collector`` (any thread)."""
@@ -128,6 +158,12 @@ shorten_turns = _turns.hold
 """Switch threads every ``BACKGROUND_SWITCH_INTERVAL`` until the matching ``restore_turns``."""
 restore_turns = _turns.release
 turns_shortened = _turns.held
+
+defer_full_collections = _full.hold
+"""Leave full collections to the snapshot thread until the matching
+``resume_full_collections`` (a store holds it while open)."""
+resume_full_collections = _full.release
+full_collections_deferred = _full.held
 
 
 def freeze_loaded() -> None:

@@ -40,11 +40,13 @@ from edge_store.outbox import OutboxCursor, removable_through, segment_ages
 from edge_store.projections import Projections
 from edge_store.quiet import (
     collector_held,
+    defer_full_collections,
     freeze_loaded,
     freeze_survivors,
     hold_collector,
     release_collector,
     restore_turns,
+    resume_full_collections,
     shorten_turns,
 )
 from edge_store.records import encode_record, events_of, payload_of
@@ -141,6 +143,7 @@ class EdgeStore:
             store.history.close()
             store._dir_lock.release()
             raise
+        defer_full_collections()  # the snapshot thread makes them (edge_store.quiet)
         return store
 
     def close(self, snapshot: bool = True) -> None:
@@ -161,6 +164,7 @@ class EdgeStore:
             self.journal.close()
             self.history.close()
             self._dir_lock.release()
+        resume_full_collections()
 
     def __enter__(self) -> EdgeStore:
         return self

@@ -195,3 +195,39 @@ def test_after_a_snapshot_what_the_commits_left_is_frozen_and_earlier_garbage_co
         assert store.snapshot_seq > 0
         assert id(registered) not in _unfrozen_ids()
         assert dead() is None
+
+
+def test_an_open_store_leaves_full_collections_to_its_snapshots_until_the_last_one_closes(
+    tmp_path: Path,
+) -> None:
+    found = gc.get_threshold()
+    gc.set_threshold(found[0], found[1], 10)  # CPython's default
+    try:
+        first = open_store(tmp_path / "a")
+        second = open_store(tmp_path / "b")
+        assert gc.get_threshold()[2] == quiet.FULL_COLLECTION_EVERY
+        first.close()
+        assert gc.get_threshold()[2] == quiet.FULL_COLLECTION_EVERY  # the other is open
+        second.close()
+        assert gc.get_threshold()[2] == 10
+    finally:
+        gc.set_threshold(*found)
+
+
+def test_sales_between_snapshots_start_no_full_collection(tmp_path: Path) -> None:
+    started: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    options = StoreOptions(snapshot_every_records=10**9, snapshot_every_seconds=10**9)
+    gc.enable()
+    with busy_store(tmp_path, members=20, sales=0, options=options) as (_, work):
+        gc.callbacks.append(record)
+        try:
+            work.sales(3_000)  # more middle-generation collections than CPython waits for
+        finally:
+            gc.callbacks.remove(record)
+    assert started.count(1) > 10  # more than CPython's default waits for before a full one
+    assert 2 not in started
