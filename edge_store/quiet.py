@@ -29,11 +29,12 @@ walk at all (the frozen objects it never looks at) is decided here too.
   snapshot interval's objects to walk.
 * ``full_collections_deferred``: while a store is open, CPython considers a full
   collection only after ``FULL_COLLECTION_EVERY`` collections of the middle generation
-  (its default is 10, about every 1,500 checkouts). The snapshot thread makes the full
-  collection (``freeze_survivors``); an automatic one came in the middle of a checkout
-  and walked all that the sales had left since the last freeze, 81 ms in a benchmark
-  run at 200,000 sales. Cyclic garbage old enough for the oldest generation (the
-  kiosk's, not the store's) waits for the next snapshot: 2,000 sales or a day.
+  (its default is 10: every 2,000 sales or so of the tests' workload). The snapshot
+  thread makes the full collection (``freeze_survivors``); an automatic one came in the
+  middle of a checkout and walked all that the sales had left since the last freeze,
+  81 ms in a benchmark run at 200,000 sales. Cyclic garbage old enough for the oldest
+  generation (the kiosk's, not the store's) waits for the next snapshot: 2,000 sales or
+  a day.
 
 Frozen objects are still freed when no longer referenced; the cost of freezing is that
 a cycle among objects alive at a freeze is never collected if it dies later. The

@@ -152,19 +152,23 @@ class EdgeStore:
             if self._closed:
                 return
             self._closed = True
-        self.flush()
-        with self._lock:
-            if snapshot and self._write_error is None and self.journal.last_seq > self.snapshot_seq:
-                try:
-                    self.snapshot()
-                except (OSError, StoreError) as err:
-                    log.warning(
-                        "store: no snapshot at shutdown (%s); the next start replays more", err
-                    )
-            self.journal.close()
-            self.history.close()
-            self._dir_lock.release()
-        resume_full_collections()
+        try:
+            self.flush()
+            with self._lock:
+                last = self.journal.last_seq
+                if snapshot and self._write_error is None and last > self.snapshot_seq:
+                    try:
+                        self.snapshot()
+                    except (OSError, StoreError) as err:
+                        log.warning(
+                            "store: no snapshot at shutdown (%s); the next start replays more",
+                            err,
+                        )
+                self.journal.close()
+                self.history.close()
+                self._dir_lock.release()
+        finally:
+            resume_full_collections()
 
     def __enter__(self) -> EdgeStore:
         return self
