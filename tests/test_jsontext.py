@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge_store.codec import CodecError, decode_event, encode_event
-from edge_store.jsontext import event_json
+from edge_store.codec import CodecError, decode_event, encode, encode_event
+from edge_store.jsontext import event_json, text_encoder
 from edge_store.records import event_text, events_of
 from salon.events import EVENT_TYPES, Event, EventMeta
 from salon.points import PointsReversed
@@ -85,3 +85,16 @@ def test_a_time_keeps_its_zone_and_microseconds() -> None:
                            source_id='t"1\\', draws=(), debt_points=0)
     assert event_json(event) == _two_step(event)
     assert '"at":"2026-11-23T18:00:00.123456+00:00"' in event_json(event)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tree:
+    name: str
+    kids: tuple[_Tree, ...] = ()
+    parent: _Tree | None = None
+
+
+def test_a_type_that_holds_itself_is_written_to_any_depth() -> None:
+    tree = _Tree("a", (_Tree("b", (_Tree("c"),)), _Tree("d")), parent=_Tree("root"))
+    assert text_encoder(_Tree)(tree) == event_text(encode(tree, _Tree))
+    assert json.loads(text_encoder(_Tree)(tree))["kids"][0]["kids"][0]["name"] == "c"
