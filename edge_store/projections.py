@@ -58,10 +58,11 @@ class _Touches:
 @functools.cache
 def _touches(cls: Any) -> _Touches:
     """Worked out once per event type: a commit's events are looked at by what they have."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+
     def present(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(name for name in names if name in fields or hasattr(cls, name))
 
-    fields = {f.name for f in dataclasses.fields(cls)}
     return _Touches(
         present(_MEMBER_FIELDS), present(_CARD_FIELDS), present(_COUPON_FIELDS),
         cls.type_name in _CATALOG_EVENTS, cls.type_name in _STAFF_EVENTS,

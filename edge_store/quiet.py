@@ -1,7 +1,7 @@
 """Keeping the interpreter out of the till's way: the cycle collector and thread switches.
 
-Two process-wide settings decide how long a commit can be held up by work that is not
-its own, and both are shared by every thread, so each is changed here only, counted:
+Three process-wide settings decide how long a commit can be held up by work that is not
+its own, and all are shared by every thread, so each is changed here only, counted:
 the first holder changes it, the last one out puts it back. What the collector may
 walk at all (the frozen objects it never looks at) is decided here too.
 
@@ -27,7 +27,7 @@ walk at all (the frozen objects it never looks at) is decided here too.
   after 10,000 sales since the open, and more the longer the Pi runs. The snapshot
   thread calls it after each snapshot, so a full collection never has more than one
   snapshot interval's objects to walk.
-* ``full_collections_deferred``: while a store is open, CPython considers a full
+* ``defer_full_collections``: while a store is open, CPython considers a full
   collection only after ``FULL_COLLECTION_EVERY`` collections of the middle generation
   (its default is 10: every 2,000 sales or so of the tests' workload). The snapshot
   thread makes the full collection (``freeze_survivors``); an automatic one came in the
@@ -59,7 +59,6 @@ __all__ = [
     "defer_full_collections",
     "freeze_loaded",
     "freeze_survivors",
-    "full_collections_deferred",
     "hold_collector",
     "release_collector",
     "restore_turns",
@@ -134,16 +133,16 @@ def _lengthen(saved: object) -> None:
     sys.setswitchinterval(saved)
 
 
-def _defer_full() -> tuple[int, int, int]:
-    saved = gc.get_threshold()
-    gc.set_threshold(saved[0], saved[1], max(saved[2], FULL_COLLECTION_EVERY))
-    return saved
+def _defer_full() -> int:
+    young, middle, full = gc.get_threshold()
+    gc.set_threshold(young, middle, max(full, FULL_COLLECTION_EVERY))
+    return full
 
 
 def _undefer_full(saved: object) -> None:
-    assert isinstance(saved, tuple)
+    assert isinstance(saved, int)
     young, middle, _ = gc.get_threshold()  # whatever else changed them meanwhile stays
-    gc.set_threshold(young, middle, saved[2])
+    gc.set_threshold(young, middle, saved)
 
 
 _collector = _Counted(_pause_collector, _resume_collector)
@@ -164,7 +163,6 @@ defer_full_collections = _full.hold
 """Leave full collections to the snapshot thread until the matching
 ``resume_full_collections`` (a store holds it while open)."""
 resume_full_collections = _full.release
-full_collections_deferred = _full.held
 
 
 def freeze_loaded() -> None:
