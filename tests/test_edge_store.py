@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tinydb import Query
 
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.journal import FileOps
+from edge_store.projections import Projections
 from edge_store.records import events_of
 from edge_store.store import EdgeStore, StoreOptions
 from edge_store.verify import verify
@@ -38,6 +40,35 @@ def test_a_reopened_store_has_the_state_and_documents_it_had(tmp_path: Path) -> 
     assert state_json(again.state) == before
     assert again.projections.dump() == docs
     again.close()
+
+
+def test_member_documents_left_to_first_use_are_those_a_full_rebuild_makes(
+    tmp_path: Path,
+) -> None:
+    with busy_store(tmp_path) as (_, work):
+        members = list(work.members)
+    clock = ManualClock(DEMO_DAY + timedelta(days=400))  # balances and points as of a later day
+    store = open_store(tmp_path, clock)
+    try:
+        assert store.projections.unbuilt_members == len(members) == 20
+        # Built one by one out of order: two lookups and a sale.
+        assert store.member_by_card("C00000005")["member_id"] == members[5]
+        assert store.member_by_mobile(mobile_of(2))["member_id"] == members[2]
+        later = workload(store, clock)
+        later.members = members
+        later.recharge(members[9])
+        assert store.projections.unbuilt_members == 17
+        found = store.query("members", Query().member_id.exists())
+        assert store.projections.unbuilt_members == 0
+        eager = Projections()
+        eager.rebuild(store.state, clock())
+        eager.table("members")  # builds every document
+        expected = eager.db.table("members").all()
+        assert [(d.doc_id, dict(d)) for d in found] == [(d.doc_id, dict(d)) for d in expected]
+        assert [d["member_id"] for d in found] == members  # in the order they registered
+        assert found[9]["principal_fen"] == store.state.accounts.principal_fen(members[9]) > 0
+    finally:
+        store.close()
 
 
 def test_reopening_without_a_snapshot_replays_the_whole_journal(tmp_path: Path) -> None:
