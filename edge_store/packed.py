@@ -11,7 +11,8 @@ codec differs from the journal's (``edge_store.codec``) in three ways:
 * records are built without running their ``__init__``: a frozen dataclass's init sets
   each field through ``object.__setattr__``, which was half of all decoding;
 * a ``Reader`` shares equal strings, numbers and times across one whole snapshot, so an
-  id that appears in many slices (a member, a lot, a ticket) is held once in memory.
+  id that appears in many slices (a member, a lot, a ticket) is held once in memory;
+  maps of ``str`` to ``int`` or ``str`` are the exception (see ``_container``).
 
 Values are not checked one by one as the journal's are: the gzip CRC catches a damaged
 file, and a shape that does not fit (a field whose type changed) is still a ``CodecError``.
@@ -207,6 +208,11 @@ class Reader:
             fns = [self._unpacker(a) or _same for a in args]
             return lambda v: tuple([f(x) for f, x in zip(fns, expect_array(v), strict=True)])
         if origin is dict:
+            if args == (str, int) or args == (str, str):
+                # Counts and id maps by member or source (hundreds of thousands of entries
+                # at years of sales): taken as json made them. Sharing their keys took
+                # more of the start than the few MiB it saved.
+                return expect_object
             val = self._unpacker(args[1]) or _same
             if args[0] is str:
                 return lambda v: {share(k, k): val(x) for k, x in expect_object(v).items()}
