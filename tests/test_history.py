@@ -92,7 +92,10 @@ def test_history_lost_since_its_last_sync_is_rebuilt_from_the_journal(tmp_path: 
     written = (history / "open.jsonl").read_bytes()  # by the commits, from the events
     (history / "open.jsonl").write_bytes(written[:synced])
     again = open_store(tmp_path, clock, options=OPTIONS)
-    # Rebuilt from the journal's JSON, the lines are the very bytes the commits wrote.
+    # Rebuilt from the journal's JSON, the lines are the very bytes the commits wrote
+    # (held in memory until a sync or the close writes them).
+    assert (history / "open.jsonl").read_bytes() == written[:synced]
+    again.history.write_tail()
     assert len(written) > synced and (history / "open.jsonl").read_bytes() == written
     later = workload(again, clock, seed=6)
     later.members = work.members
@@ -163,6 +166,7 @@ def test_lines_written_before_they_named_the_sale_s_first_event_are_still_indexe
     events = again.execute(RefundTicket(actor_id=MANAGER, ticket_id=newest, reason="退款"))
     assert any(isinstance(e, TicketRefunded) for e in events)
     # The refund is filed in its ticket's month, which the old line told the index.
+    again.history.write_tail()
     paid_line, refund_line = [json.loads(raw) for raw in (history / "open.jsonl")
                               .read_bytes().splitlines() if json.loads(raw)["ticket"] == newest]
     assert refund_line["month"] == paid_line["month"] != "?"
