@@ -85,6 +85,11 @@ def _moment(v: Any) -> str:
     return f'"{v.isoformat()}"'
 
 
+def _enum_texts(tp: type[Enum]) -> dict[Enum, str]:
+    """Each member of a text-valued enum and its value's JSON text."""
+    return {member: _quoted(member.value) for member in tp}
+
+
 @functools.cache
 def text_encoder(tp: Any) -> Text:
     """The function writing a value of type ``tp`` as JSON text (built once per type)."""
@@ -106,7 +111,8 @@ def text_encoder(tp: Any) -> Text:
         return lambda v: "null" if v is None else some(v)
     if isinstance(tp, type) and issubclass(tp, Enum):
         if all(isinstance(member.value, str) for member in tp):
-            return lambda v: _quoted(v.value)
+            texts = _enum_texts(tp)
+            return lambda v: texts[v] if v.__class__ is tp else _quoted(v.value)
         return lambda v: _plain(v.value)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return _dataclass_text(tp)
@@ -189,7 +195,10 @@ def _field_lines(x: str, src: str, tp: Any, env: dict[str, Any]) -> list[str]:
             f"{x} = 'null' if {x} is None else q({x}) if {x}.__class__ is str else _str({x})",
         ]
     if isinstance(tp, type) and issubclass(tp, Enum) and all(isinstance(m.value, str) for m in tp):
-        return [f"{x} = q({src}.value)"]
+        # A member of the field's own enum by a table (an enum's ``.value`` is a Python
+        # property: a microsecond, a dozen times a checkout); anything else as before.
+        env[f"e_{x}"], env[f"E_{x}"] = _enum_texts(tp), tp
+        return [f"{x} = {src}", f"{x} = e_{x}[{x}] if {x}.__class__ is E_{x} else q({x}.value)"]
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
         item = args[0]

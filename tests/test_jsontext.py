@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from edge_store.codec import CodecError, decode_event, encode, encode_event
 from edge_store.jsontext import event_json, text_encoder
 from edge_store.records import event_text, events_of
+from salon.commissions import CommissionEarned, CommissionEntry
+from salon.config import CommissionTarget
 from salon.events import EVENT_TYPES, Event, EventMeta
 from salon.points import PointsReversed
 from salon.points_ledger import PointsDraw
@@ -77,6 +79,17 @@ def test_a_value_that_does_not_fit_its_field_is_refused_before_it_is_written(
     bad = dataclasses.replace(event, **{field: value})
     with pytest.raises(CodecError, match=message):
         event_json(bad)
+
+
+def test_an_enum_field_takes_its_members_only() -> None:
+    entry = CommissionEntry("s1", 1, 100, 10, "r1", 1, False, CommissionTarget.RECHARGE)
+    event = CommissionEarned(meta=META, source_id="t1", entries=(entry,))
+    assert event_json(event) == event_text(encode_event(event))
+    assert '"target":"recharge"' in event_json(event)
+    bad = dataclasses.replace(event, entries=(dataclasses.replace(entry, target="recharge"),))
+    with pytest.raises(CodecError, match="has no attribute 'value'"):
+        event_json(bad)  # its text, not the member
+    assert text_encoder(CommissionTarget)(CommissionTarget.PRODUCT) == '"product"'
 
 
 def test_a_time_keeps_its_zone_and_microseconds() -> None:
