@@ -91,9 +91,15 @@ class _Segment:
     path: Path
     offsets: list[int] = field(default_factory=list)
     size: int = 0
+    sealed_last: int | None = None
+    """Set for a segment before the last one that has not been read since the open: its
+    last record, which the next segment's first gives. Its records (and their checksums)
+    are scanned when it is first read (``Journal._scanned``)."""
 
     @property
     def last_seq(self) -> int:
+        if self.sealed_last is not None:
+            return self.sealed_last
         return self.first_seq + len(self.offsets) - 1
 
 
@@ -201,34 +207,82 @@ class Journal:
     # ---------------------------------------------------------------- open / close
 
     def open(self, first_seq_if_empty: int = 1) -> OpenReport:
-        """Scan every segment, cut a torn tail into quarantine, and get ready to append."""
+        """Scan the last segment, cut a torn tail into quarantine, and get ready to append.
+
+        The segments before it were closed whole when the next was begun: only their
+        headers are read now (90 days of records are tens of MB, read off an SD card at
+        every boot), their records when something first reads them (``_scanned``), which
+        is where damage or a gap in one of them is found.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         paths = sorted(p for p in self.directory.iterdir() if p.suffix == _SUFFIX)
         quarantined: list[Path] = []
-        expected: int | None = None
-        for index, path in enumerate(paths):
-            is_last = index == len(paths) - 1
-            segment, bad_at = self._scan(path, expected)
+        last: _Segment | None = None
+        if paths:
+            last, bad_at = self._scan(paths[-1], None)
             if bad_at is not None:
-                if not is_last:
-                    raise StoreError(
-                        StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": bad_at}
-                    )
-                quarantined.append(self._cut_tail(path, bad_at))
-                if (
-                    segment is None
-                ):  # not even a whole segment header: the segment never held a record
-                    continue
-            assert segment is not None
-            self._segments.append(segment)
-            expected = segment.last_seq + 1
+                quarantined.append(self._cut_tail(paths[-1], bad_at))
+            paths.pop()
+            if last is None and paths:  # not even a whole header: it never held a record
+                last = self._scanned(_Segment(self._first_of(paths[-1]), paths.pop(),
+                                              sealed_last=-1), whole=True)
+        firsts = [self._first_of(path) for path in paths]
+        for index, path in enumerate(paths):
+            following = firsts[index + 1] if index + 1 < len(paths) else None
+            if following is None:
+                following = last.first_seq if last is not None else firsts[index]
+            if following <= firsts[index]:
+                raise StoreError(StoreErrorCode.JOURNAL_GAP, {
+                    "segment": path.name, "expected": firsts[index] + 1, "found": following})
+            self._segments.append(_Segment(firsts[index], path, size=path.stat().st_size,
+                                           sealed_last=following - 1))
+        if last is not None:
+            self._segments.append(last)
         if not self._segments:
             self._new_segment(first_seq_if_empty)
         else:
             self._open_for_append(self._segments[-1])
         return OpenReport(
-            self.last_seq, sum(len(s.offsets) for s in self._segments), tuple(quarantined)
+            self.last_seq, sum(s.last_seq - s.first_seq + 1 for s in self._segments),
+            tuple(quarantined),
         )
+
+    @staticmethod
+    def _first_of(path: Path) -> int:
+        """The first sequence a closed segment's header names (its header checked)."""
+        with path.open("rb") as f:
+            head = f.read(_SEGMENT_HEADER.size)
+        if len(head) < _SEGMENT_HEADER.size:
+            raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": 0})
+        magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack(head)
+        if magic != _SEGMENT_MAGIC:
+            raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": 0})
+        if fmt > JOURNAL_FORMAT:
+            raise StoreError(
+                StoreErrorCode.FORMAT_NEWER,
+                {"file": path.name, "format": fmt, "known": JOURNAL_FORMAT},
+            )
+        return int(first_seq)
+
+    def _scanned(self, segment: _Segment, whole: bool = False) -> _Segment:
+        """``segment`` with its records scanned (a closed one, at its first read): every
+        record whole and in sequence up to the last the next segment implies, or
+        ``JOURNAL_CORRUPT`` / ``JOURNAL_GAP``. ``whole``: as many records as it holds
+        (the next segment is gone)."""
+        if segment.sealed_last is None:
+            return segment
+        scanned, bad_at = self._scan(segment.path, segment.first_seq)
+        if bad_at is not None or scanned is None:
+            raise StoreError(
+                StoreErrorCode.JOURNAL_CORRUPT,
+                {"segment": segment.path.name, "offset": bad_at or 0},
+            )
+        if not whole and scanned.last_seq != segment.sealed_last:
+            raise StoreError(StoreErrorCode.JOURNAL_GAP, {
+                "segment": segment.path.name, "expected": segment.sealed_last,
+                "found": scanned.last_seq})
+        segment.offsets, segment.size, segment.sealed_last = scanned.offsets, scanned.size, None
+        return segment
 
     def close(self) -> None:
         if self._fd is not None:
@@ -417,7 +471,10 @@ class Journal:
         """Records with a sequence above ``seq``, in order (the outbox reads these)."""
         count = 0
         for segment in list(self._segments):
-            if segment.last_seq <= seq or not segment.offsets:
+            if segment.last_seq <= seq:
+                continue
+            self._scanned(segment)
+            if not segment.offsets:
                 continue
             start = max(seq + 1 - segment.first_seq, 0)
             with segment.path.open("rb") as f:

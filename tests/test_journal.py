@@ -157,6 +157,77 @@ def test_a_half_created_segment_is_dropped(tmp_path: Path) -> None:
     assert [r.seq for r in again.read_after(0)] == [1, 2, 3]
 
 
+def _three_segments(path: Path) -> list[Path]:
+    journal = _journal(path, segment_bytes=600)
+    _append(journal, 9)
+    journal.close()
+    segments = sorted((path / "journal").iterdir())
+    assert len(segments) >= 3
+    return segments
+
+
+def test_an_open_reads_only_the_last_segment_and_the_others_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    segments = _three_segments(tmp_path)
+    scanned: list[str] = []
+    scan = Journal._scan
+
+    def spy(self: Journal, path: Path, expected: int | None) -> object:
+        scanned.append(path.name)
+        return scan(self, path, expected)
+
+    monkeypatch.setattr(Journal, "_scan", spy)
+    again = _journal(tmp_path, segment_bytes=600)
+    assert scanned == [segments[-1].name]
+    assert again.last_seq == 9 and again.first_seq == 1
+    spans = again.segment_spans()
+    assert [first for _, first, _, _ in spans] == [1] + [last + 1 for _, _, last, _ in spans[:-1]]
+    assert [size for *_, size in spans] == [p.stat().st_size for p in segments]
+    assert [r.seq for r in again.read_after(0)] == list(range(1, 10))  # read: scanned now
+    assert scanned == [segments[-1].name] + [p.name for p in segments[:-1]]
+    _append(again, 1)
+    assert again.last_seq == 10
+
+
+def test_damage_in_a_closed_segment_is_found_when_it_is_read(tmp_path: Path) -> None:
+    segments = _three_segments(tmp_path)
+    damaged = bytearray(segments[0].read_bytes())
+    damaged[40] ^= 0x01  # inside its first record
+    segments[0].write_bytes(bytes(damaged))
+    again = _journal(tmp_path, segment_bytes=600)  # the till opens: new sales are safe
+    assert again.last_seq == 9
+    _append(again, 1)
+    later = again.segment_spans()[1][1]
+    assert [r.seq for r in again.read_after(later - 1)][-1] == 10  # the rest reads
+    with pytest.raises(StoreError) as err:
+        list(again.read_after(0))
+    assert err.value.code is StoreErrorCode.JOURNAL_CORRUPT
+    assert segments[0].read_bytes() == bytes(damaged), "found damage must not change the file"
+
+
+def test_a_closed_segment_short_of_a_record_is_a_gap_when_it_is_read(tmp_path: Path) -> None:
+    segments = _three_segments(tmp_path)
+    journal = _journal(tmp_path, segment_bytes=600)
+    _, first, last, _ = journal.segment_spans()[0]
+    assert last > first  # two records at least: one can go
+    offsets = journal._scanned(journal._segments[0]).offsets
+    journal.close()
+    segments[0].write_bytes(segments[0].read_bytes()[: offsets[-1]])
+    again = _journal(tmp_path, segment_bytes=600)
+    with pytest.raises(StoreError) as err:
+        list(again.read_after(0))
+    assert err.value.code is StoreErrorCode.JOURNAL_GAP
+
+
+def test_a_closed_segment_with_a_damaged_header_is_refused_at_the_open(tmp_path: Path) -> None:
+    segments = _three_segments(tmp_path)
+    segments[1].write_bytes(b"XXXX" + segments[1].read_bytes()[4:])
+    with pytest.raises(StoreError) as err:
+        _journal(tmp_path, segment_bytes=600)
+    assert err.value.code is StoreErrorCode.JOURNAL_CORRUPT
+
+
 class _FailingOps:
     """Fails the n-th write or fsync with an OS error, as a full or dying disk does."""
 
