@@ -284,15 +284,29 @@ def test_a_commit_whose_fsync_fails_after_its_events_were_applied_changes_nothin
     again.close()
 
 
+def _sold_after_a_snapshot(
+    path: Path,
+) -> tuple[EdgeStore, Workload, ManualClock, TicketPaid, bytes]:
+    """A checkout after a snapshot (its history lines wait in memory for the next sync),
+    and open.jsonl as the snapshot's sync left it."""
+    store, work, clock = _one_commit_checkouts(path)
+    store.snapshot()
+    filed = (path / "history" / "open.jsonl").read_bytes()
+    events = work.checkout(work.members[0])
+    paid = next(e for e in events if isinstance(e, TicketPaid))
+    return store, work, clock, paid, filed
+
+
+def _history_ids(store: EdgeStore, ticket_id: str) -> list[str]:
+    return [e.meta.event_id for e in store.history.events_of(ticket_id)]
+
+
 def test_history_lines_the_disk_will_not_take_wait_in_memory_none_left_in_part(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, work, clock = _one_commit_checkouts(tmp_path)
-    store.snapshot()
+    store, work, clock, paid, filed = _sold_after_a_snapshot(tmp_path)
     open_file = tmp_path / "history" / "open.jsonl"
-    filed = open_file.read_bytes()
-    events = work.checkout(work.members[0])  # its lines wait in memory for the next sync
-    ticket = next(e for e in events if isinstance(e, TicketPaid)).ticket_id
+    ticket = paid.ticket_id
     assert open_file.read_bytes() == filed and store.history.events_of(ticket)
     index = copy.deepcopy(store.history._lines)
     history_fd, real_write, calls = store.history._fd, os.write, []
@@ -312,35 +326,28 @@ def test_history_lines_the_disk_will_not_take_wait_in_memory_none_left_in_part(
     assert len(calls) == 2
     # No line in part is left in the open file; the lines still wait, still read.
     assert open_file.read_bytes() == filed and store.history._lines == index
-    assert [e.meta.event_id for e in store.history.events_of(ticket)] == [
-        e.meta.event_id for e in events if isinstance(e, TicketPaid)]
+    assert _history_ids(store, ticket) == [paid.meta.event_id]
     work.recharge(work.members[0])
     later = work.checkout(work.members[0])  # the history goes on
     store.snapshot()  # the disk has room again: everything is written
     assert len(open_file.read_bytes()) > len(filed)
     store.close(snapshot=False)
     again = open_store(tmp_path, clock)
-    for sale in (events, later):
-        paid = next(e for e in sale if isinstance(e, TicketPaid))
-        assert [e.meta.event_id for e in again.history.events_of(paid.ticket_id)] == [
-            paid.meta.event_id]
+    for sold in (paid, next(e for e in later if isinstance(e, TicketPaid))):
+        assert _history_ids(again, sold.ticket_id) == [sold.meta.event_id]
     again.close()
 
 
 def test_lines_lost_with_the_memory_come_back_from_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, work, clock = _one_commit_checkouts(tmp_path)
-    store.snapshot()
-    events = work.checkout(work.members[0])
-    paid = next(e for e in events if isinstance(e, TicketPaid))
+    store, _, clock, paid, _ = _sold_after_a_snapshot(tmp_path)
     # As a power cut: the lines in memory never reach the file (close would write them).
     monkeypatch.setattr(store.history, "write_tail", lambda: None)
     store.close(snapshot=False)
     assert paid.ticket_id.encode() not in (tmp_path / "history" / "open.jsonl").read_bytes()
     again = open_store(tmp_path, clock)
-    assert [e.meta.event_id for e in again.history.events_of(paid.ticket_id)] == [
-        paid.meta.event_id]
+    assert _history_ids(again, paid.ticket_id) == [paid.meta.event_id]
     again.close()
 
 
