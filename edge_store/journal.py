@@ -219,22 +219,24 @@ class Journal:
         quarantined: list[Path] = []
         last: _Segment | None = None
         if paths:
-            last, bad_at = self._scan(paths[-1], None)
+            path = paths.pop()
+            last, bad_at = self._scan(path, None)
             if bad_at is not None:
-                quarantined.append(self._cut_tail(paths[-1], bad_at))
-            paths.pop()
-            if last is None and paths:  # not even a whole header: it never held a record
-                last = self._scanned(_Segment(self._first_of(paths[-1]), paths.pop(),
-                                              sealed_last=-1), whole=True)
+                quarantined.append(self._cut_tail(path, bad_at))
+        if last is None and paths:
+            # The last held not even a whole header (it never held a record) and is gone:
+            # the one before is the last now, scanned whole (damage in it is refused).
+            path = paths.pop()
+            unread = _Segment(self._first_of(path), path, sealed_last=-1)
+            last = self._scanned(unread, whole=True)
         firsts = [self._first_of(path) for path in paths]
-        for index, path in enumerate(paths):
-            following = firsts[index + 1] if index + 1 < len(paths) else None
-            if following is None:
-                following = last.first_seq if last is not None else firsts[index]
-            if following <= firsts[index]:
+        if last is not None:
+            firsts.append(last.first_seq)
+        for path, first, following in zip(paths, firsts, firsts[1:], strict=False):
+            if following <= first:  # a closed segment holds a record at least
                 raise StoreError(StoreErrorCode.JOURNAL_GAP, {
-                    "segment": path.name, "expected": firsts[index] + 1, "found": following})
-            self._segments.append(_Segment(firsts[index], path, size=path.stat().st_size,
+                    "segment": path.name, "expected": first + 1, "found": following})
+            self._segments.append(_Segment(first, path, size=path.stat().st_size,
                                            sealed_last=following - 1))
         if last is not None:
             self._segments.append(last)
