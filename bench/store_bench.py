@@ -28,9 +28,8 @@ are measured in a fresh process: open, load the newest snapshot, replay 1,000 re
 (three processes, the median reported), from compiled bytecode as an installed package
 has it (one more process without bytecode shows what compiling adds; run as root, three
 more after dropping the page cache, as after a boot, show what reading the files off
-the disk adds); then, in the same
-process, the first query over the members table, which builds the member documents the
-open leaves to first use.
+the disk adds); then, in the same process, the first query over the members table, which
+builds the member documents the open leaves to first use.
 """
 
 from __future__ import annotations
@@ -512,8 +511,8 @@ def measure_cold_start(build: Build, drop: bool = True) -> dict[str, Any]:
     # module, and the one after it writes the cache.
     pycache = build.root / "pycache"
 
-    def cold(bytecode: bool, drop: bool = False) -> dict[str, float]:
-        if drop:  # as after a boot: the store's files and the code read from the disk
+    def cold(bytecode: bool, from_disk: bool = False) -> dict[str, float]:
+        if from_disk:  # as after a boot: the store's files and the code read from the disk
             os.sync()
             Path(_DROP_CACHES).write_text("3\n")
         out = subprocess.run(
@@ -539,7 +538,7 @@ def measure_cold_start(build: Build, drop: bool = True) -> dict[str, Any]:
     runs = [cold(bytecode=True) for _ in range(COLD_RUNS)]
     dropped = None
     if drop and os.access(_DROP_CACHES, os.W_OK):  # not in a smoke run: the whole machine's
-        dropped = sorted(cold(bytecode=True, drop=True)["seconds"] for _ in range(COLD_RUNS))
+        dropped = sorted(cold(bytecode=True, from_disk=True)["seconds"] for _ in range(COLD_RUNS))
     build.store = build._open(_NoSync())
     build.work.store = build.store
     runs.sort(key=lambda run: run["seconds"])
