@@ -252,22 +252,25 @@ class SalesHistory:
         """(sale, opens it, month or "" for the sale's own, event text) per filed event;
         a ticket's month is its business day's, a recharge's that of its time."""
         assert self._fd is not None
-        out: list[bytes] = []
-        offset = self._size
+        # The lines first (finding an older sale's month may read a month's ids file and
+        # fail), then index and tail: a failure leaves neither pointing at a missing line.
+        lines: list[tuple[str, str, bool, bytes]] = []
+        opened: dict[str, str] = {}  # a sale opened by an earlier event of this record
         for sale, opening, filed_month, text in filings:
-            month = (filed_month or self._month_of_ticket.get(sale)
+            month = (filed_month or opened.get(sale) or self._month_of_ticket.get(sale)
                      or self._closed_month_of(sale) or "?")
+            if opening:
+                opened[sale] = month
             # The line is {"seq", "ticket", "month", "opens", "event"}, put together around
             # the event's text; the sale id quoted as json.dumps(ensure_ascii=False) would.
             raw = (f'{{"seq":{seq},"ticket":{_quoted(sale)},'
                    f'"month":"{month}","opens":{"true" if opening else "false"},'
                    f'"event":{text}}}\n').encode()
-            self._index(seq, sale, month, opening, offset, len(raw))
-            out.append(raw)
-            offset += len(raw)
-        for raw in out:
+            lines.append((sale, month, opening, raw))
+        for sale, month, opening, raw in lines:
+            self._index(seq, sale, month, opening, self._size, len(raw))
             self._tail += raw
-        self._size = offset
+            self._size += len(raw)
         if len(self._tail) > TAIL_LIMIT:
             try:
                 self.write_tail()
@@ -291,11 +294,14 @@ class SalesHistory:
             self._written = mark
         self._load_index(self._bytes(mark))
 
-    def _bytes(self, size: int) -> bytes:
-        """The first ``size`` bytes of open.jsonl as the lines stand, the tail included."""
+    def _bytes(self, size: int, offset: int = 0) -> bytes:
+        """``size`` bytes of open.jsonl from ``offset`` as the lines stand: those written
+        read from the file, the rest from the tail."""
         assert self._fd is not None
-        written = os.pread(self._fd, min(size, self._written), 0)
-        return written + bytes(self._tail[: max(0, size - self._written)])
+        on_file = max(0, min(size, self._written - offset))
+        data = os.pread(self._fd, on_file, offset) if on_file else b""
+        start = max(0, offset - self._written)
+        return data + bytes(self._tail[start : start + size - on_file])
 
     def _index(
         self, seq: int, sale: str, month: str, opening: bool, offset: int, length: int,
@@ -305,13 +311,7 @@ class SalesHistory:
             self._month_of_ticket[sale] = month
 
     def _read_line(self, offset: int, length: int) -> dict[str, Any]:
-        assert self._fd is not None
-        if offset >= self._written:
-            start = offset - self._written
-            raw = bytes(self._tail[start : start + length])
-        else:
-            raw = os.pread(self._fd, length, offset)
-        line: dict[str, Any] = json.loads(raw)
+        line: dict[str, Any] = json.loads(self._bytes(length, offset))
         return line
 
     # ---------------------------------------------------------------- months

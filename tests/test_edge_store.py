@@ -338,6 +338,23 @@ def test_history_lines_the_disk_will_not_take_wait_in_memory_none_left_in_part(
     again.close()
 
 
+def test_a_sale_whose_month_cannot_be_read_leaves_no_line_of_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _, _, _, _ = _sold_after_a_snapshot(tmp_path)
+    history = store.history
+    before = (copy.deepcopy(history._lines), bytes(history._tail), history.mark())
+
+    def unreadable(sale: str) -> str:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(history, "_closed_month_of", unreadable)
+    with pytest.raises(OSError):  # the first sale opens, the second's month is looked up
+        history._append(99, [("T-new", True, "2026-12", "{}"), ("T-old", False, "", "{}")])
+    assert (history._lines, bytes(history._tail), history.mark()) == before
+    store.close()
+
+
 def test_lines_lost_with_the_memory_come_back_from_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
