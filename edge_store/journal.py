@@ -156,6 +156,21 @@ class SegmentPrefix:
     """Offset just past the last whole, valid record (the header's end if there is none)."""
 
 
+def _segment_first(data: bytes, name: str) -> int | None:
+    """The first sequence a segment's header names; None when the header is short or not
+    one; ``FORMAT_NEWER`` when a newer build wrote it."""
+    if len(data) < _SEGMENT_HEADER.size:
+        return None
+    magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack_from(data, 0)
+    if magic != _SEGMENT_MAGIC:
+        return None
+    if fmt > JOURNAL_FORMAT:
+        raise StoreError(
+            StoreErrorCode.FORMAT_NEWER, {"file": name, "format": fmt, "known": JOURNAL_FORMAT}
+        )
+    return int(first_seq)
+
+
 def valid_prefix(data: bytes, name: str) -> SegmentPrefix | None:
     """The whole valid records at the start of segment bytes read while the writer appends.
 
@@ -166,13 +181,9 @@ def valid_prefix(data: bytes, name: str) -> SegmentPrefix | None:
     """
     if len(data) < _SEGMENT_HEADER.size:
         return None
-    magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack_from(data, 0)
-    if magic != _SEGMENT_MAGIC:
+    first_seq = _segment_first(data, name)
+    if first_seq is None:
         raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": name, "offset": 0})
-    if fmt > JOURNAL_FORMAT:
-        raise StoreError(
-            StoreErrorCode.FORMAT_NEWER, {"file": name, "format": fmt, "known": JOURNAL_FORMAT}
-        )
     view = memoryview(data)
     pos, expected = _SEGMENT_HEADER.size, first_seq
     while (found := _record_at(view, pos)) is not None:
@@ -253,18 +264,10 @@ class Journal:
     def _first_of(path: Path) -> int:
         """The first sequence a closed segment's header names (its header checked)."""
         with path.open("rb") as f:
-            head = f.read(_SEGMENT_HEADER.size)
-        if len(head) < _SEGMENT_HEADER.size:
+            first_seq = _segment_first(f.read(_SEGMENT_HEADER.size), path.name)
+        if first_seq is None:
             raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": 0})
-        magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack(head)
-        if magic != _SEGMENT_MAGIC:
-            raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": 0})
-        if fmt > JOURNAL_FORMAT:
-            raise StoreError(
-                StoreErrorCode.FORMAT_NEWER,
-                {"file": path.name, "format": fmt, "known": JOURNAL_FORMAT},
-            )
-        return int(first_seq)
+        return first_seq
 
     def _scanned(self, segment: _Segment, whole: bool = False) -> _Segment:
         """``segment`` with its records scanned (a closed one, at its first read): every
@@ -294,16 +297,9 @@ class Journal:
     def _scan(self, path: Path, expected: int | None) -> tuple[_Segment | None, int | None]:
         """The segment's good records and the offset of the first bad byte (None if all good)."""
         data = path.read_bytes()
-        if len(data) < _SEGMENT_HEADER.size:
+        first_seq = _segment_first(data, path.name)
+        if first_seq is None:
             return None, 0
-        magic, fmt, _, first_seq = _SEGMENT_HEADER.unpack_from(data, 0)
-        if magic != _SEGMENT_MAGIC:
-            return None, 0
-        if fmt > JOURNAL_FORMAT:
-            raise StoreError(
-                StoreErrorCode.FORMAT_NEWER,
-                {"file": path.name, "format": fmt, "known": JOURNAL_FORMAT},
-            )
         if expected is not None and first_seq != expected:
             raise StoreError(
                 StoreErrorCode.JOURNAL_GAP,
