@@ -13,7 +13,9 @@ every measured commit fsyncs. Baselines, measured in the same run at the same si
   to a file of its own right after each commit: interleaved, the two see the disk and
   the (shared, drifting) host at the same moments; the same again for the checkouts
   made back to back while a snapshot (started as the policy starts one) is written on
-  its thread;
+  its thread; and the same bytes into a file of zeros written before (the journal
+  writes into a segment made of such a file: no file size changes, so ``fdatasync``
+  needs no file-system journal commit), the floor of that way of writing;
 * SQLite in WAL mode with ``synchronous=FULL``, the same sale as one transaction
   (ticket, 3 lines, 3 commission rows, a points row, account and member updates) on
   tables holding the same members and sales;
@@ -22,14 +24,17 @@ every measured commit fsyncs. Baselines, measured in the same run at the same si
 
 While building, HQ acknowledges the records as a connected store's bridge would and the
 journal is pruned to its retention period (90 days), as in a store in service.
-Bytes written come from ``/proc/self/io`` (``write_bytes``: what reached the block
-layer, so page granularity and filesystem journaling are in it). Cold start and memory
-are measured in a fresh process: open, load the newest snapshot, replay 1,000 records
-(three processes, the median reported), from compiled bytecode as an installed package
-has it (one more process without bytecode shows what compiling adds; run as root, three
-more after dropping the page cache, as after a boot, show what reading the files off
-the disk adds); then, in the same process, the first query over the members table, which
-builds the member documents the open leaves to first use.
+Bytes written come from ``/proc/self/io`` (``write_bytes``: the pages the process
+dirtied, so page granularity is in it, the file system's journal, written by the
+kernel's thread, is not); the zeros of the spare segment each record overwrites are
+counted too, amortised (as many as the record's own bytes). What the disk itself
+writes per record, appended or into zeros, comes from the block device's counter.
+Cold start and memory are measured in a fresh process: open, load the newest snapshot,
+replay 1,000 records (three processes, the median reported), from compiled bytecode as
+an installed package has it (one more process without bytecode shows what compiling
+adds; run as root, three more after dropping the page cache, as after a boot, show what
+reading the files off the disk adds); then, in the same process, the first query over
+the members table, which builds the member documents the open leaves to first use.
 """
 
 from __future__ import annotations
@@ -164,6 +169,12 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     bare_path = build.root / "bare.log"
     bare_fd = os.open(bare_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
     bare: list[float] = []
+    # The second floor: the same bytes into a file of zeros made before (as the journal's
+    # segments are made of a spare), which changes no file size and so needs no
+    # file-system journal commit.
+    zeros_path = build.root / "bare.zeros"
+    zeros_fd = _zero_file(zeros_path, samples * 16 * 1024)
+    bare_zeros: list[float] = []
     bare_written = 0
     append = store.journal.append
 
@@ -232,6 +243,11 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         os.fdatasync(bare_fd)
         bare_done = time.perf_counter()
         bare_written += _written() - before
+        if watching:
+            zeros_started = time.perf_counter()
+            os.write(zeros_fd, last_record)
+            os.fdatasync(zeros_fd)
+            bare_zeros.append(time.perf_counter() - zeros_started)
         return done - started, done - decided, appends[-1], bare_done - bare_started
 
     # No snapshot is taken in the run (in a store, one in 2,000 commits makes the copy;
@@ -272,6 +288,8 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         during_bare.append(bare_append)
     os.close(bare_fd)
     bare_path.unlink()
+    os.close(zeros_fd)
+    zeros_path.unlink()
     del store.journal.append  # the instance attribute: back to the method
     store.flush()
     # A snapshot as the policy takes one, timed in its two halves: the copy under the lock
@@ -303,7 +321,53 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         "snapshot_copy_seconds": copy_seconds,
         "snapshot_seconds": snapshot_seconds,
         "snapshot_amortised": snapshot_bytes / policy,
-    }, {"lat": bare, "bytes": main_bare_written / samples, "during": during_bare}
+        "spare_amortised": statistics.mean(framed),
+    }, {"lat": bare, "bytes": main_bare_written / samples, "during": during_bare,
+        "zeros": bare_zeros}
+
+
+def _zero_file(path: Path, size: int) -> int:
+    """A file of ``size`` zeros written a page at a time and fsynced, open at its start."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o640)
+    page = bytes(4096)
+    for _ in range(size // len(page)):
+        os.write(fd, page)
+    os.fsync(fd)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def measure_device(root: Path, record: bytes, count: int = 300) -> dict[str, float] | None:
+    """KiB the disk itself wrote per ``write`` + ``fdatasync`` of ``record``: appended to a
+    file, or into a file of zeros (the block device's own counter, which also sees the
+    file system's journal; ``/proc/self/io`` does not). None where the counter cannot
+    be read. Nothing else of the run writes meanwhile; the machine's other processes may.
+    """
+    dev = os.stat(root).st_dev
+    stat = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}/stat")
+    if not stat.exists():
+        return None
+
+    def sectors() -> int:
+        return int(stat.read_text().split()[6])
+
+    out = {}
+    for name in ("append", "zeros"):
+        path = root / f"device.{name}"
+        if name == "zeros":
+            fd = _zero_file(path, count * (len(record) + 4096))
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        os.sync()
+        before = sectors()
+        for _ in range(count):
+            os.write(fd, record)
+            os.fdatasync(fd)
+        os.sync()
+        out[name] = (sectors() - before) * 512 / count / 1024
+        os.close(fd)
+        path.unlink()
+    return out
 
 
 _SCHEMA = """
@@ -581,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite = measure_sqlite(db, args.members, 10_000_000 + target, args.samples, body)
             tiny = measure_tinydb(root, target, args.tinydb_inserts)
             lookups = measure_lookups(build.store, args.members, 5_000)
+            commits["device"] = measure_device(root, commits["records"][-1].payload)
             cold = measure_cold_start(build, drop=not args.quick)
             spans = build.store.journal.segment_spans()
             kept = (sum(last - first + 1 for _, first, last, _ in spans),
@@ -617,6 +682,13 @@ def _python_share(row: tuple[Any, ...]) -> str:
     """p50 / p99 of each commit less its own write+fdatasync: what the store adds."""
     rest = [lat - own for lat, own in zip(row[1]["lat"], row[1]["append"], strict=True)]
     return f"{_ms(_pct(rest, 0.5))} / {_ms(_pct(rest, 0.99))}"
+
+
+def _device(row: tuple[Any, ...]) -> str:
+    found: dict[str, float] | None = row[1]["device"]
+    if found is None:
+        return "(no block device counter)"
+    return f"{found['append']:.1f} / {found['zeros']:.1f}"
 
 
 def _dropped(row: tuple[Any, ...]) -> str:
@@ -656,6 +728,10 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
         lambda r: f"{_ms(_pct(r[2]['lat'], 0.5))} / {_ms(_pct(r[2]['lat'], 0.99))}",
     )
     line(
+        "             bare into a file of zeros",
+        lambda r: f"{_ms(_pct(r[2]['zeros'], 0.5))} / {_ms(_pct(r[2]['zeros'], 0.99))}",
+    )
+    line(
         "             SQLite WAL FULL",
         lambda r: f"{_ms(_pct(r[3]['lat'], 0.5))} / {_ms(_pct(r[3]['lat'], 0.99))}",
     )
@@ -673,6 +749,11 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
         "p50 ratio edge store / bare",
         lambda r: f"{_pct(r[1]['lat'], 0.5) / _pct(r[2]['lat'], 0.5):.2f}x",
     )
+    line(
+        "p99 / p50 ratio edge store / bare into zeros",
+        lambda r: (f"{_pct(r[1]['lat'], 0.99) / _pct(r[2]['zeros'], 0.99):.2f}x / "
+                   f"{_pct(r[1]['lat'], 0.5) / _pct(r[2]['zeros'], 0.5):.2f}x"),
+    )
     line("while a snapshot is written: commits", lambda r: f"{len(r[1]['during']):,}")
     line("  commit p50 / p99 / max ms: edge store", lambda r: _spread(r[1]["during"]))
     line("                       bare write+fdatasync", lambda r: _spread(r[2]["during"]))
@@ -682,12 +763,14 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
     )
     line("bytes/commit: edge store journal", lambda r: f"{r[1]['bytes']:,.0f}")
     line("              + snapshot amortised", lambda r: f"{r[1]['snapshot_amortised']:,.0f}")
+    line("              + spare segment amortised", lambda r: f"{r[1]['spare_amortised']:,.0f}")
     line("              bare write+fdatasync", lambda r: f"{r[2]['bytes']:,.0f}")
     line(
         "              SQLite WAL (+checkpoint)",
         lambda r: f"{r[3]['bytes']:,.0f} (+{r[3]['checkpoint']:,.0f})",
     )
     line("              stock TinyDB", lambda r: f"{r[4]['bytes']:,.0f}")
+    line("disk's own KiB/record: append / into zeros", _device)
     line("snapshot: file KiB", lambda r: f"{r[1]['snapshot_file'] / 1024:,.0f}")
     line(
         "          lock held (copy) ms / write s",

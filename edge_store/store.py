@@ -232,7 +232,8 @@ class EdgeStore:
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files of atomic writes a power cut interrupted; the old file is still whole."""
-        for folder in (self.data_dir, self.snapshots.directory, self.history.directory):
+        for folder in (self.data_dir, self.journal.directory, self.snapshots.directory,
+                       self.history.directory):
             if folder.is_dir():
                 for stale in folder.glob(".*.tmp-*"):
                     stale.unlink()
@@ -407,6 +408,9 @@ class EdgeStore:
             self._write_copy(seq, now, box.pop(), months)
             # The copy is gone; what the commits since the last freeze left is live state.
             freeze_survivors()
+            # The next segment's zeros, written here and not on the till when it begins (a
+            # snapshot comes every 2,000 records, a segment fills in about 4,000).
+            self.journal.prepare_spare()
         finally:
             self._snapshot_pending = False  # after the collection: it holds the GIL too
             restore_turns()

@@ -549,3 +549,40 @@ def test_a_snapshot_of_another_state_version_is_replaced_by_a_journal_replay(
     assert again.snapshot_seq == 0  # nothing loaded: every record replayed
     assert state_json(again.state) == before
     again.close()
+
+
+def test_the_snapshot_thread_prepares_the_spare_the_next_segment_is_made_of(
+    tmp_path: Path,
+) -> None:
+    options = StoreOptions(snapshot_every_records=10, segment_bytes=256 * 1024)
+    spare = tmp_path / "journal" / "next.spare"
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, options=options)
+    assert not spare.exists(), "the open writes no spare: it would slow the start"
+    work = workload(store, clock)
+    work.setup()
+    work.register(20)
+    try:
+        while not spare.exists():  # made after a snapshot once a quarter is used
+            work.sales(1)
+            store.flush()  # the snapshot thread is done
+        assert store.journal.segment_spans()[-1][3] >= 64 * 1024
+        assert spare.stat().st_size == 256 * 1024
+        segments = len(store.journal.segment_spans())
+        while len(store.journal.segment_spans()) == segments:
+            work.sales(1)
+        path, *_, size = store.journal.segment_spans()[-1]
+        assert path.stat().st_size == 256 * 1024 > size, "begun as the spare"
+        work.sales(3)
+        assert path.stat().st_size == 256 * 1024
+        tickets = sorted(store.state.tickets.tickets)
+        last = store.last_seq
+    finally:
+        store.close()
+    again = open_store(tmp_path, options=options)
+    try:
+        assert again.last_seq == last
+        assert sorted(again.state.tickets.tickets) == tickets
+        assert not (tmp_path / "quarantine").exists()
+    finally:
+        again.close()

@@ -83,7 +83,12 @@ def test_a_torn_last_record_is_cut_at_every_byte_offset(tmp_path: Path) -> None:
         segment.write_bytes(whole[:cut])
         again = _journal(tmp_path)
         assert again.last_seq == 2, cut
-        assert segment.stat().st_size == good_end
+        after = segment.read_bytes()
+        assert after[:good_end] == whole[:good_end]
+        if whole[cut - 1]:  # cut back to the good records
+            assert len(after) == good_end, cut
+        else:  # the torn bytes end in zeros: zeroed where they lie, unused space now
+            assert after[good_end:] == bytes(cut - good_end), cut
         again.close()
     quarantined = sorted((tmp_path / "quarantine").iterdir())
     assert len(quarantined) == len(whole) - good_end - 1
@@ -360,3 +365,129 @@ def test_a_record_payload_is_the_json_of_its_fields(
     whole = json.dumps({**head, "events": [json.loads(t) for t in texts]},
                        ensure_ascii=False, separators=(",", ":"))
     assert payload == whole.encode()
+
+
+# ------------------------------------------------------------ segments made of a spare
+
+
+def _prepared(path: Path, segment_bytes: int = 4096) -> Journal:
+    """A journal whose current segment began as a prepared spare (zeros after its records)."""
+    journal = _journal(path, segment_bytes=segment_bytes)
+    assert not journal.prepare_spare(), "not for a segment less than a quarter full"
+    assert not (path / "journal" / "next.spare").exists()
+    while journal.segment_spans()[-1][3] < segment_bytes // 4:
+        _append(journal, 1)
+    assert journal.prepare_spare()
+    assert journal.prepare_spare(), "one is ready"
+    while len(journal.segment_spans()) == 1:
+        _append(journal, 1)
+    return journal
+
+
+def test_a_new_segment_is_the_spare_and_appends_overwrite_its_zeros(tmp_path: Path) -> None:
+    journal = _prepared(tmp_path)
+    spare = tmp_path / "journal" / "next.spare"
+    assert not spare.exists(), "the roll used the spare"
+    closed, current = journal.segment_spans()
+    assert closed[0].stat().st_size == closed[3], "a closed segment is cut to its records"
+    assert current[0].stat().st_size == 4096
+    before = current[0].stat().st_size
+    _append(journal, 3)
+    assert current[0].stat().st_size == before, "an append into the spare changes no size"
+    data = current[0].read_bytes()
+    end = journal.segment_spans()[-1][3]
+    assert data[end:] == bytes(len(data) - end)
+    journal.close()
+    again = _journal(tmp_path, segment_bytes=4096)
+    assert again.last_seq == journal.last_seq
+    assert not (tmp_path / "quarantine").exists(), "unused space is not a torn tail"
+    assert [r.seq for r in again.read_after(0)] == list(range(1, again.last_seq + 1))
+    _append(again, 1)
+    assert [r.seq for r in again.read_after(0)][-1] == journal.last_seq + 1
+
+
+def test_an_old_growing_segment_of_format_1_is_still_read_and_appended(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    _append(journal, 2)
+    journal.close()
+    segment = _segment(tmp_path)
+    data = bytearray(segment.read_bytes())
+    data[8:10] = (1).to_bytes(2, "big")
+    segment.write_bytes(bytes(data))
+    again = _journal(tmp_path)
+    (record,) = _append(again, 1)
+    assert [r.seq for r in again.read_after(0)] == [1, 2, 3]
+    assert segment.read_bytes() == bytes(data) + record  # grew by appending
+
+
+def test_a_torn_record_in_unused_space_is_quarantined_and_zeroed_at_every_offset(
+    tmp_path: Path,
+) -> None:
+    journal = _prepared(tmp_path)
+    records = _append(journal, 2)
+    journal.close()
+    path = journal.segment_spans()[-1][0]
+    whole = path.read_bytes()
+    end = journal.segment_spans()[-1][3]
+    start = end - len(records[-1])
+    for cut in range(start, end):
+        # The power went mid-append: the record's first ``cut - start`` bytes reached the
+        # disk, the rest of its space still holds zeros.
+        path.write_bytes(whole[:cut] + bytes(len(whole) - cut))
+        again = _journal(tmp_path, segment_bytes=4096)
+        assert again.last_seq == journal.last_seq - 1, cut
+        data = path.read_bytes()
+        assert len(data) == len(whole), "the spare's space is kept, not cut off"
+        assert data[:start] == whole[:start] and data[start:] == bytes(len(whole) - start)
+        _append(again, 1)  # and the next sale is written where the torn one was
+        assert [r.seq for r in again.read_after(0)][-1] == journal.last_seq
+        again.close()
+    quarantined = sorted((tmp_path / "quarantine").iterdir())
+    assert len(quarantined) == end - start - 1  # the cut at ``start`` left nothing to keep
+    assert all(whole[start:end].startswith(q.read_bytes()) for q in quarantined)
+
+
+def test_a_torn_record_whose_first_bytes_did_not_reach_the_disk_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    journal = _prepared(tmp_path)
+    records = _append(journal, 2)
+    journal.close()
+    path = journal.segment_spans()[-1][0]
+    whole = path.read_bytes()
+    end = journal.segment_spans()[-1][3]
+    start = end - len(records[-1])
+    torn = whole[:start] + bytes(16) + whole[start + 16 : end] + bytes(len(whole) - end)
+    path.write_bytes(torn)
+    again = _journal(tmp_path, segment_bytes=4096)
+    assert again.last_seq == journal.last_seq - 1
+    assert path.read_bytes()[start:] == bytes(len(whole) - start)
+    (kept,) = (tmp_path / "quarantine").iterdir()
+    assert kept.read_bytes() == torn[start:end]
+
+
+def test_a_spare_that_cannot_be_written_leaves_none_and_the_segment_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    import errno
+
+    import edge_store.journal as journal_module
+
+    def full(path: Path, data: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    journal = _journal(tmp_path, segment_bytes=4096)
+    while journal.segment_spans()[-1][3] < 1024:
+        _append(journal, 1)
+    monkeypatch.setattr(journal_module, "atomic_write", full)
+    assert not journal.prepare_spare()
+    assert "ENOSPC" in caplog.text
+    assert not (tmp_path / "journal" / "next.spare").exists()
+    while len(journal.segment_spans()) == 1:
+        _append(journal, 1)
+    path, *_, size = journal.segment_spans()[-1]
+    assert path.stat().st_size == size, "no spare: a segment that grows by appending"
+    _append(journal, 1)
+    assert path.stat().st_size > size
+    journal.close()
+    assert _journal(tmp_path, segment_bytes=4096).last_seq == journal.last_seq
