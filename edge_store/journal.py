@@ -497,6 +497,7 @@ class Journal:
     def _undo(self, start: int, err: BaseException) -> None:
         assert self._fd is not None
         try:
+            # Cut, not zeroed: a spare segment grows by appending from here on (rare).
             os.ftruncate(self._fd, start)
             os.lseek(self._fd, start, os.SEEK_SET)
             os.fsync(self._fd)
@@ -554,10 +555,11 @@ class Journal:
 
     def prepare_spare(self) -> bool:
         """Make the file of zeros the next segment begins as, unless there is one already
-        or the current segment is less than a quarter full; True when one is ready. Slow (``segment_bytes`` written and fsynced): for a thread
-        off the till (the snapshot thread), while appends go on; not thread-safe against
-        ``close`` of the directory. A failure (a full disk) leaves none: the next segment
-        then grows by appending."""
+        or the current segment is less than a quarter full; True when one is ready.
+
+        Slow (``segment_bytes`` written and fsynced): for a thread off the till (the
+        snapshot thread), while appends go on. A failure (a full disk) leaves none: the
+        next segment then grows by appending."""
         spare = self.directory / _SPARE
         if spare.is_file():
             return True
