@@ -420,16 +420,20 @@ def test_an_old_growing_segment_of_format_1_is_still_read_and_appended(tmp_path:
     assert segment.read_bytes() == bytes(data) + record  # grew by appending
 
 
+def _spare_segment_closed(path: Path) -> tuple[Journal, Path, bytes, int, int]:
+    """A closed journal whose last segment is a spare's: the journal, that segment, its
+    bytes, and where its last record starts and ends."""
+    journal = _prepared(path)
+    records = _append(journal, 2)
+    journal.close()
+    segment, *_, end = journal.segment_spans()[-1]
+    return journal, segment, segment.read_bytes(), end - len(records[-1]), end
+
+
 def test_a_torn_record_in_unused_space_is_quarantined_and_zeroed_at_every_offset(
     tmp_path: Path,
 ) -> None:
-    journal = _prepared(tmp_path)
-    records = _append(journal, 2)
-    journal.close()
-    path = journal.segment_spans()[-1][0]
-    whole = path.read_bytes()
-    end = journal.segment_spans()[-1][3]
-    start = end - len(records[-1])
+    journal, path, whole, start, end = _spare_segment_closed(tmp_path)
     for cut in range(start, end):
         # The power went mid-append: the record's first ``cut - start`` bytes reached the
         # disk, the rest of its space still holds zeros.
@@ -450,13 +454,7 @@ def test_a_torn_record_in_unused_space_is_quarantined_and_zeroed_at_every_offset
 def test_a_torn_record_whose_first_bytes_did_not_reach_the_disk_is_quarantined(
     tmp_path: Path,
 ) -> None:
-    journal = _prepared(tmp_path)
-    records = _append(journal, 2)
-    journal.close()
-    path = journal.segment_spans()[-1][0]
-    whole = path.read_bytes()
-    end = journal.segment_spans()[-1][3]
-    start = end - len(records[-1])
+    journal, path, whole, start, end = _spare_segment_closed(tmp_path)
     torn = whole[:start] + bytes(16) + whole[start + 16 : end] + bytes(len(whole) - end)
     path.write_bytes(torn)
     again = _journal(tmp_path, segment_bytes=4096)
