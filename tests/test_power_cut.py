@@ -111,11 +111,13 @@ def test_every_returned_commit_survives_sigkill(tmp_path: Path, kills: int) -> N
                 report = verify(store)
                 assert report.ok, report.differences
         finally:
+            if iteration % 2:  # as a snapshot thread would have: the child's roll takes it
+                store.journal.prepare_spare()
             store.close(snapshot=False)
     assert len(confirmed) > kills // 2, "the child barely sold anything: the test proves little"
-    # About one kill in ten (the child lives a tenth of a second, its snapshot thread makes
-    # the spare after a quarter of a segment): both kinds of segment are cut.
-    assert spared >= kills // 50, f"sales went into a spare segment only {spared} times"
+    # Two kills in three here (131 of 200); one in ten when only the child's snapshot
+    # thread made spares (it lives a tenth of a second): both kinds of segment are cut.
+    assert spared >= kills // 10, f"sales went into a spare segment only {spared} times"
     torn = list((data / "quarantine").iterdir()) if (data / "quarantine").exists() else []
     print(f"\n{kills} kills, {len(confirmed)} confirmed sales, {len(torn)} torn tails cut, "
           f"{spared} times in a spare segment")
