@@ -563,7 +563,9 @@ def test_the_snapshot_thread_prepares_the_spare_the_next_segment_is_made_of(
     work.setup()
     work.register(20)
     try:
-        while not spare.exists():  # made after a snapshot once a quarter is used
+        for _ in range(200):  # made after a snapshot once a quarter is used (~15 sales)
+            if spare.exists():
+                break
             work.sales(1)
             store.flush()  # the snapshot thread is done
         assert store.journal.segment_spans()[-1][3] >= 64 * 1024
