@@ -138,14 +138,21 @@ def test_damage_before_a_good_record_is_refused_not_dropped(tmp_path: Path) -> N
     assert segment.read_bytes() == bytes(damaged), "a refused open must not change the file"
 
 
-def test_a_segment_written_by_a_newer_version_is_refused(tmp_path: Path) -> None:
-    journal = _journal(tmp_path)
-    _append(journal, 1)
+def _segment_of_format(path: Path, records: int, fmt: int) -> tuple[Path, bytes]:
+    """A closed journal of one segment holding ``records``, its header saying format
+    ``fmt``: the segment and its bytes."""
+    journal = _journal(path)
+    _append(journal, records)
     journal.close()
-    segment = _segment(tmp_path)
+    segment = _segment(path)
     data = bytearray(segment.read_bytes())
-    data[8:10] = (99).to_bytes(2, "big")
+    data[8:10] = fmt.to_bytes(2, "big")
     segment.write_bytes(bytes(data))
+    return segment, bytes(data)
+
+
+def test_a_segment_written_by_a_newer_version_is_refused(tmp_path: Path) -> None:
+    _segment_of_format(tmp_path, 1, 99)
     with pytest.raises(StoreError) as err:
         _journal(tmp_path)
     assert err.value.code is StoreErrorCode.FORMAT_NEWER
@@ -407,17 +414,11 @@ def test_a_new_segment_is_the_spare_and_appends_overwrite_its_zeros(tmp_path: Pa
 
 
 def test_an_old_growing_segment_of_format_1_is_still_read_and_appended(tmp_path: Path) -> None:
-    journal = _journal(tmp_path)
-    _append(journal, 2)
-    journal.close()
-    segment = _segment(tmp_path)
-    data = bytearray(segment.read_bytes())
-    data[8:10] = (1).to_bytes(2, "big")
-    segment.write_bytes(bytes(data))
+    segment, data = _segment_of_format(tmp_path, 2, 1)
     again = _journal(tmp_path)
     (record,) = _append(again, 1)
     assert [r.seq for r in again.read_after(0)] == [1, 2, 3]
-    assert segment.read_bytes() == bytes(data) + record  # grew by appending
+    assert segment.read_bytes() == data + record  # grew by appending
 
 
 def _spare_segment_closed(path: Path) -> tuple[Journal, Path, bytes, int, int]:
