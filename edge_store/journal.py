@@ -19,6 +19,14 @@ Zeros after the last record are unused space. Without a spare (none ready yet, a
 disk) a segment grows by appending, as segments of format 1 always did. A segment is
 cut to its records when the next one begins.
 
+A segment that retention removes becomes the spare when none is ready
+(``remove_through``): the next segment is then written over its old records, and a store
+in service writes no zeros at all. Its records are older than the new segment's first
+(the header names that first sequence), so a scan takes a whole record with a lower
+sequence after the last as unused space too (format 3), and the bytes of an old record's
+middle, which follow the last record of a recycled segment, are not a torn record unless
+they begin as the next record would (its magic and its sequence).
+
 On open the last segment is scanned. A bad record at its end is a torn write (the power
 went mid-append; its commit never returned): its bytes move to ``<data>/quarantine/``
 and the segment is cut back, or zeroed where unused space follows. A bad record with a
@@ -60,9 +68,11 @@ log = logging.getLogger(__name__)
 
 JOURNAL_FORMAT = 1
 """Version of the record payload layout this code writes."""
-SEGMENT_FORMAT = 2
+SEGMENT_FORMAT = 3
 """Version of the segment layout this code writes; 2: zeros after the last record are
-unused space (a build that knows only 1 would take them for a torn record)."""
+unused space (a build that knows only 1 would take them for a torn record); 3: so are an
+older segment's records (a recycled segment's), which a build that knows only 2 would
+take for a gap."""
 
 _SEGMENT_MAGIC = b"SALONJNL"
 _SEGMENT_HEADER = struct.Struct(">8sHHQ")  # magic, format, reserved, first seq
@@ -77,6 +87,10 @@ _PROBE = 64 * 1024
 _PAGE = bytes(4096)
 _AHEAD = 32 * 1024
 """Unused space whose pages an append asks the kernel to have cached before it writes."""
+_CHECKED_PAST_OLD = _PROBE
+"""Bytes past the first old record after the last one in which a record of the segment's
+own would be damage found (a record of its own after a bad one): records are back to
+back, so one that follows the damage starts within a record of it."""
 
 
 class FileOps(Protocol):
@@ -201,21 +215,115 @@ def _segment_first(data: bytes, name: str) -> int | None:
     return int(first_seq)
 
 
-def _tail_end(data: bytes | mmap.mmap, pos: int) -> int:
+def _tail_end(data: bytes | mmap.mmap, pos: int, limit: int | None = None) -> int:
     """The offset just past the last byte that is not zero of what follows the last record
-    at ``pos`` (``pos`` if nothing does: unused space, or the end of the file).
+    at ``pos``, up to ``limit`` (``pos`` if none: unused space, or the end of the file).
 
     Looks a block at a time and stops at a block of zeros, so a segment's unused space
     (megabytes of zeros) is not read: a torn record is one append's bytes, all before it.
     """
+    stop = len(data) if limit is None else min(limit, len(data))
     end = block = pos
-    while block < len(data):
-        chunk = data[block : block + _PROBE]
+    while block < stop:
+        chunk = data[block : min(block + _PROBE, stop)]
         used = len(chunk.rstrip(b"\0"))
         if not used:
             break
         end, block = block + used, block + len(chunk)
     return end
+
+
+def _old_record_at(data: bytes | mmap.mmap, pos: int, first_seq: int) -> bool:
+    """Whether a whole, valid record of an older segment (a lower sequence) starts at ``pos``."""
+    found = _record_at(data, pos)
+    return found is not None and found[0] < first_seq
+
+
+def _first_old_record(data: bytes | mmap.mmap, pos: int, first_seq: int) -> int | None:
+    """Where the first whole record of an older segment starts at or after ``pos``, looked
+    for in the bytes that are not zero from there (None if there is none): in a recycled
+    segment, within a record of ``pos``."""
+    block = pos
+    while block < len(data):
+        chunk_end = min(block + _PROBE, len(data))
+        found = data.find(_RECORD_MAGIC, block, chunk_end)
+        while found != -1:
+            if _old_record_at(data, found, first_seq):
+                return found
+            found = data.find(_RECORD_MAGIC, found + 1, chunk_end)
+        if not data[block:chunk_end].rstrip(b"\0"):
+            return None  # unused space of zeros: no old record follows
+        # A magic cut by the block's end is looked for again from the next block's start.
+        block = max(chunk_end - len(_RECORD_MAGIC) + 1, block + 1)
+    return None
+
+
+def _any_record_after(data: bytes | mmap.mmap, start: int, end: int, first_seq: int) -> bool:
+    """Whether a whole, valid record of the segment's own (not an older one's) starts in
+    ``data[start:end]``."""
+    pos = data.find(_RECORD_MAGIC, start, end)
+    while pos != -1:
+        if pos + _RECORD_HEADER.size <= len(data):
+            seq = int.from_bytes(data[pos + 4 : pos + 12], "big")
+            if seq >= first_seq and _record_at(data, pos) is not None:  # an old one skipped
+                return True
+        pos = data.find(_RECORD_MAGIC, pos + 1, end)
+    return False
+
+
+@dataclass(frozen=True)
+class _Records:
+    """What a segment's bytes hold: its header's first sequence, where its records start,
+    where they end, and the torn record after them (offset and end) if there is one."""
+
+    first_seq: int
+    offsets: list[int]
+    end: int
+    torn: tuple[int, int] | None
+
+
+def _records_of(data: bytes | mmap.mmap, name: str) -> _Records | None:
+    """The records of a segment's bytes, and what follows them; None when the header is
+    not whole or not one.
+
+    Raises ``JOURNAL_GAP`` for a record out of sequence and ``JOURNAL_CORRUPT`` for a bad
+    record with a good one of the segment's after it (damage, not a torn write), and
+    ``FORMAT_NEWER`` for a newer build's segment. What follows the last good record is
+    unused space when it is zeros, the end of the file, or an older segment's records
+    (after the middle of one: a recycled segment's); else a torn record.
+    """
+    first_seq = _segment_first(data[: _SEGMENT_HEADER.size], name)
+    if first_seq is None:
+        return None
+    offsets: list[int] = []
+    pos = _SEGMENT_HEADER.size
+    with memoryview(data) as view:
+        while (found := _record_at(view, pos)) is not None:
+            seq, length = found
+            if seq < first_seq:  # an older segment's: the segment was recycled
+                break
+            if seq != first_seq + len(offsets):
+                raise StoreError(StoreErrorCode.JOURNAL_GAP, {
+                    "segment": name, "expected": first_seq + len(offsets), "found": seq})
+            offsets.append(pos)
+            pos += _RECORD_HEADER.size + length
+    old = _first_old_record(data, pos, first_seq)
+    end = _tail_end(data, pos, old)
+    # A record of the segment's own past a bad one means damage. Looked for as far as
+    # what follows is not zero, or a little past the first old record of a recycled one.
+    checked = end if old is None else old + _CHECKED_PAST_OLD
+    if checked > pos and _any_record_after(data, pos + 1, checked, first_seq):
+        raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": name, "offset": pos})
+    torn: tuple[int, int] | None = (pos, end)
+    if end == pos:
+        torn = None
+    elif old is not None:
+        # An old record's middle, or the next record torn over it: only that one begins
+        # with the record magic and the next sequence.
+        head = bytes(data[pos : pos + 12])
+        if head != _RECORD_MAGIC + (first_seq + len(offsets)).to_bytes(8, "big"):
+            torn = None
+    return _Records(first_seq, offsets, pos, torn)
 
 
 def valid_prefix(data: bytes, name: str) -> SegmentPrefix | None:
@@ -228,21 +336,10 @@ def valid_prefix(data: bytes, name: str) -> SegmentPrefix | None:
     """
     if len(data) < _SEGMENT_HEADER.size:
         return None
-    first_seq = _segment_first(data, name)
-    if first_seq is None:
+    found = _records_of(data, name)
+    if found is None:
         raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": name, "offset": 0})
-    view = memoryview(data)
-    pos, expected = _SEGMENT_HEADER.size, first_seq
-    while (found := _record_at(view, pos)) is not None:
-        seq, length = found
-        if seq != expected:
-            raise StoreError(
-                StoreErrorCode.JOURNAL_GAP, {"segment": name, "expected": expected, "found": seq}
-            )
-        pos, expected = pos + _RECORD_HEADER.size + length, expected + 1
-    if pos < len(data) and Journal._any_record_after(data, pos + 1, _tail_end(data, pos)):
-        raise StoreError(StoreErrorCode.JOURNAL_CORRUPT, {"segment": name, "offset": pos})
-    return SegmentPrefix(first_seq, expected - 1, pos)
+    return SegmentPrefix(found.first_seq, found.first_seq + len(found.offsets) - 1, found.end)
 
 
 class Journal:
@@ -262,6 +359,13 @@ class Journal:
         self._segments: list[_Segment] = []
         self._fd: int | None = None
         self._preparing = threading.Lock()
+        """Held while the spare is made: by ``prepare_spare`` writing zeros, by
+        ``remove_through`` making a removed segment the spare. Never both at once, so
+        nothing replaces the spare while a new segment is made of it."""
+        self.spares_written = 0
+        """Spares written as zeros since the open (``segment_bytes`` each)."""
+        self.spares_recycled = 0
+        """Removed segments made the spare since the open (no zeros written)."""
 
     # ---------------------------------------------------------------- open / close
 
@@ -346,8 +450,9 @@ class Journal:
         self, path: Path, expected: int | None,
     ) -> tuple[_Segment | None, tuple[int, int] | None]:
         """The segment's good records, and what follows them if it is not unused space
-        (zeros, or nothing): its offset and the end of its bytes that are not zero. The
-        file is mapped, not read: the pages of its unused space are never touched."""
+        (zeros, nothing, an older segment's records): its offset and the end of its bytes
+        that are not zero. The file is mapped, not read: the pages of its unused space
+        are never touched (but for the block after the last record)."""
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size < _SEGMENT_HEADER.size:
@@ -355,55 +460,19 @@ class Journal:
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 return self._scan_mapped(path, data, expected)
 
+    @staticmethod
     def _scan_mapped(
-        self, path: Path, data: mmap.mmap, expected: int | None,
+        path: Path, data: mmap.mmap, expected: int | None,
     ) -> tuple[_Segment | None, tuple[int, int] | None]:
-        first_seq = _segment_first(data[: _SEGMENT_HEADER.size], path.name)
-        if first_seq is None:
+        found = _records_of(data, path.name)
+        if found is None:
             return None, (0, _tail_end(data, 0))
-        if expected is not None and first_seq != expected:
+        if expected is not None and found.first_seq != expected:
             raise StoreError(
                 StoreErrorCode.JOURNAL_GAP,
-                {"segment": path.name, "expected": expected, "found": first_seq},
+                {"segment": path.name, "expected": expected, "found": found.first_seq},
             )
-        segment = _Segment(first_seq, path)
-        pos = _SEGMENT_HEADER.size
-        with memoryview(data) as view:
-            while pos < len(data):
-                found = _record_at(view, pos)
-                if found is None:
-                    break
-                seq, length = found
-                if seq != segment.first_seq + len(segment.offsets):
-                    raise StoreError(
-                        StoreErrorCode.JOURNAL_GAP,
-                        {
-                            "segment": path.name,
-                            "expected": segment.first_seq + len(segment.offsets),
-                            "found": seq,
-                        },
-                    )
-                segment.offsets.append(pos)
-                pos += _RECORD_HEADER.size + length
-        segment.size = pos
-        end = _tail_end(data, pos)
-        if end == pos:  # unused space, or the end of the file
-            return segment, None
-        if self._any_record_after(data, pos + 1, end):
-            raise StoreError(
-                StoreErrorCode.JOURNAL_CORRUPT, {"segment": path.name, "offset": pos}
-            )
-        return segment, (pos, end)
-
-    @staticmethod
-    def _any_record_after(data: bytes | mmap.mmap, start: int, end: int) -> bool:
-        """Whether a whole, valid record starts in ``data[start:end]``."""
-        pos = data.find(_RECORD_MAGIC, start, end)
-        while pos != -1:
-            if _record_at(data, pos) is not None:
-                return True
-            pos = data.find(_RECORD_MAGIC, pos + 1, end)
-        return False
+        return _Segment(found.first_seq, path, found.offsets, found.end), found.torn
 
     def _cut_tail(self, path: Path, offset: int, end: int) -> Path:
         """Move the bytes from ``offset`` to ``end`` into quarantine; then cut the segment at
@@ -538,6 +607,8 @@ class Journal:
                 os.fsync(fd)
                 if spare_used:
                     os.rename(spare, path)
+                    if os.fstat(fd).st_ino != path.stat().st_ino:  # see ``_preparing``
+                        raise OSError(f"{_SPARE} was replaced while the segment was made")
             except OSError:
                 os.close(fd)
                 (spare if spare_used else path).unlink(missing_ok=True)
@@ -545,6 +616,8 @@ class Journal:
             fsync_dir(self.directory)
         except OSError as err:
             raise StoreError(StoreErrorCode.NOT_DURABLE, {"reason": reason_of(err)}) from err
+        if spare_used:  # a recycled spare's pages are long out of the cache
+            _cache_ahead(fd, len(header))
         os.lseek(fd, len(header), os.SEEK_SET)
         self._fd = fd
         self._segments.append(_Segment(first_seq, path, size=len(header)))
@@ -571,6 +644,8 @@ class Journal:
         if not self._preparing.acquire(blocking=False):
             return False  # another thread is at it
         try:
+            if spare.is_file():  # a removed segment became one meanwhile
+                return True
             # A page per write: the page cache then holds it in pages of its own. Written in
             # large pieces it held large folios, and a record's few bytes dirtied one whole
             # (the disk still wrote only the record's blocks, but the kernel counted 1 MiB
@@ -583,6 +658,7 @@ class Journal:
             return False
         finally:
             self._preparing.release()
+        self.spares_written += 1
         return True
 
     # ---------------------------------------------------------------- read
@@ -611,13 +687,54 @@ class Journal:
         """(path, first seq, last seq, size in bytes) of every segment, oldest first."""
         return [(s.path, s.first_seq, s.last_seq, s.size) for s in self._segments]
 
+    def first_record(self, index: int) -> RawRecord | None:
+        """The first record of the ``index``-th segment (None if it holds none), read
+        without scanning the segment: its header names it, its checksum is checked."""
+        segment = self._segments[index]
+        if segment.first_seq > segment.last_seq:
+            return None
+        start = _SEGMENT_HEADER.size
+        with segment.path.open("rb") as f:
+            data = f.read(start + _RECORD_HEADER.size)
+            if len(data) == start + _RECORD_HEADER.size:
+                length = _RECORD_HEADER.unpack_from(data, start)[2]
+                data += f.read(min(length, _MAX_PAYLOAD))
+        found = _record_at(data, start)
+        if found is None or found[0] != segment.first_seq:
+            raise StoreError(
+                StoreErrorCode.JOURNAL_CORRUPT, {"segment": segment.path.name, "offset": start})
+        return RawRecord(found[0], data[start + _RECORD_HEADER.size :])
+
     def remove_through(self, seq: int) -> list[Path]:
-        """Delete whole segments whose every record is at or below ``seq``; never the active one."""
+        """Delete whole segments whose every record is at or below ``seq``; never the active one.
+
+        The newest of them becomes the spare the next segment is made of, if there is none
+        and it is at least half a segment: its old records are written over, no zeros
+        written. (Taken only if no spare of zeros is being written meanwhile.)
+        """
         removed: list[Path] = []
         while len(self._segments) > 1 and self._segments[0].last_seq <= seq:
-            segment = self._segments.pop(0)
-            segment.path.unlink()
-            removed.append(segment.path)
-        if removed:
+            removed.append(self._segments.pop(0).path)
+        if not removed:
+            return removed
+        # Oldest first, and the newest last: a crash in between leaves segments that still
+        # follow on from each other (a removed one in the middle would be a gap at open).
+        *older, newest = removed
+        for path in older:
+            path.unlink()
+        if older:
             fsync_dir(self.directory)
+        spare = self.directory / _SPARE
+        recycled = False
+        if self._preparing.acquire(blocking=False):
+            try:
+                if not spare.exists() and newest.stat().st_size >= self.segment_bytes // 2:
+                    os.rename(newest, spare)
+                    recycled = True
+                    self.spares_recycled += 1
+            finally:
+                self._preparing.release()
+        if not recycled:
+            newest.unlink()
+        fsync_dir(self.directory)
         return removed

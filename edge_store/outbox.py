@@ -49,13 +49,20 @@ class OutboxCursor:
 class SegmentAge:
     last_seq: int
     newest_at: datetime
+    """The commit time of its newest record, or of the record after it (the next
+    segment's first, which is read without scanning this one): never older."""
 
 
 def segment_ages(journal: Journal) -> list[SegmentAge]:
-    """Each segment's last record and its commit time, oldest segment first."""
+    """Each segment's last record and a time none of its records is newer than, oldest
+    segment first; it stops at a segment that holds no record yet (the last)."""
+    spans = journal.segment_spans()
     ages = []
-    for _, _, last, _ in journal.segment_spans():
-        newest = next(iter(journal.read_after(last - 1, 1)), None)
+    for index, (_, _, last, _) in enumerate(spans):
+        if index + 1 < len(spans):
+            newest = journal.first_record(index + 1)
+        else:  # the last is scanned already: its own newest record
+            newest = next(iter(journal.read_after(last - 1, 1)), None)
         if newest is None:
             break
         ages.append(SegmentAge(last, datetime.fromisoformat(newest.decoded()["at"])))

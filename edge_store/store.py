@@ -408,8 +408,11 @@ class EdgeStore:
             self._write_copy(seq, now, box.pop(), months)
             # The copy is gone; what the commits since the last freeze left is live state.
             freeze_survivors()
-            # The next segment's zeros, written here and not on the till when it begins (a
-            # snapshot comes every 2,000 records, a segment fills in about 4,000).
+            # Segments the snapshot, HQ and retention let go; the newest of them is the
+            # next segment's spare, or else its zeros are written here and not on the till
+            # when it begins (a snapshot comes every 2,000 records, a segment fills in
+            # about 4,000).
+            self._prune_quietly()
             self.journal.prepare_spare()
         finally:
             self._snapshot_pending = False  # after the collection: it holds the GIL too
@@ -433,6 +436,13 @@ class EdgeStore:
         else:
             with self._lock:
                 self.snapshot_seq = max(self.snapshot_seq, seq)
+
+    def _prune_quietly(self) -> None:
+        """On the snapshot thread: ``prune``, a failure logged (the next snapshot retries)."""
+        try:
+            self.prune()
+        except (OSError, StoreError) as err:
+            log.warning("store: old journal segments not removed (%s)", err)
 
     def _close_months(self, months: MonthClose) -> None:
         """On the snapshot thread: write the months' files, then (under the lock, briefly)

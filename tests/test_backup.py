@@ -134,6 +134,7 @@ def test_segments_removed_by_retention_during_a_backup_make_it_start_again(
     work.setup()
     work.register(10)
     work.sales(40)
+    store.flush()  # the snapshot thread prunes too: it is done before anything is acknowledged
     store.acknowledge(store.last_seq)
     clock.advance(days=1)
     calls: list[str] = []
@@ -437,8 +438,8 @@ def test_a_restored_store_can_still_refund_a_ticket_whose_journal_was_pruned(
         clock.advance(days=1)
     store.acknowledge(store.last_seq)
     store.snapshot()
-    assert store.prune(), "retention should have removed the oldest segments"
-    assert store.journal.first_seq > 1
+    store.prune()  # (the snapshot thread may have been first)
+    assert store.journal.first_seq > 1, "retention should have removed the oldest segments"
     store.close()
     archive = backup(tmp_path / "live", tmp_path, now=AT)
     _restore(archive, tmp_path / "new")

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import edge_store.journal as journal_module
 from edge_store.errors import StoreError, StoreErrorCode
-from edge_store.journal import JOURNAL_FORMAT, Journal
+from edge_store.journal import JOURNAL_FORMAT, Journal, valid_prefix
 from edge_store.records import encode_record, event_text
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -490,3 +491,153 @@ def test_a_spare_that_cannot_be_written_leaves_none_and_the_segment_grows(
     assert path.stat().st_size > size
     journal.close()
     assert _journal(tmp_path, segment_bytes=4096).last_seq == journal.last_seq
+
+
+# ------------------------------------------------------------ segments recycled by retention
+
+
+def _recycled(path: Path) -> tuple[Journal, Path, bytes]:
+    """A journal whose current segment is the oldest one, removed by retention and written
+    over since: the journal, that segment, and its bytes as it was removed."""
+    journal = _journal(path, segment_bytes=4096)
+    while len(journal.segment_spans()) < 3:
+        _append(journal, 1)
+    oldest, _, last, size = journal.segment_spans()[0]
+    assert size >= 2048
+    old = oldest.read_bytes()
+    assert journal.remove_through(last) == [oldest]
+    spare = path / "journal" / "next.spare"
+    assert spare.read_bytes() == old and not oldest.exists()
+    assert journal.spares_recycled == 1
+    assert journal.prepare_spare() and journal.spares_written == 0, "no zeros written"
+    while spare.exists():
+        _append(journal, 1)
+    current = journal.segment_spans()[-1][0]
+    assert current.stat().st_size == len(old)
+    return journal, current, old
+
+
+def test_a_removed_segment_is_the_next_spare_and_its_old_records_are_not_read_as_new(
+    tmp_path: Path,
+) -> None:
+    journal, current, old = _recycled(tmp_path)
+    _append(journal, 1)
+    assert current.stat().st_size == len(old), "appends overwrite the old records"
+    end = journal.segment_spans()[-1][3]
+    data = current.read_bytes()
+    assert data[end:] == old[end:], "what follows the last record is the old segment's"
+    prefix = valid_prefix(data, current.name)
+    assert prefix is not None and (prefix.last_seq, prefix.end) == (journal.last_seq, end)
+    journal.close()
+    again = _journal(tmp_path, segment_bytes=4096)
+    assert again.last_seq == journal.last_seq
+    assert not (tmp_path / "quarantine").exists(), "old records are not a torn tail"
+    assert [r.seq for r in again.read_after(0)] == list(range(again.first_seq, again.last_seq + 1))
+    _append(again, 2)
+    again.close()
+    assert _journal(tmp_path, segment_bytes=4096).last_seq == journal.last_seq + 2
+
+
+def _recycled_closed(path: Path) -> tuple[Journal, Path, bytes, bytes, int, int]:
+    """A closed journal whose last record went into a recycled segment: the journal, the
+    segment, its bytes before and after that record was written, where the record starts
+    and ends."""
+    journal, current, _ = _recycled(path)
+    _append(journal, 1)
+    before = current.read_bytes()
+    (record,) = _append(journal, 1)
+    journal.close()
+    end = journal.segment_spans()[-1][3]
+    return journal, current, before, current.read_bytes(), end - len(record), end
+
+
+def test_a_torn_record_over_old_records_is_quarantined_at_every_offset(tmp_path: Path) -> None:
+    journal, path, before, whole, start, end = _recycled_closed(tmp_path)
+    first_seq = journal.segment_spans()[-1][1]
+    kept = 0
+    for cut in range(start, end):
+        # The power went mid-append: the record's first ``cut - start`` bytes reached the
+        # disk, the old segment's bytes are still there after them.
+        path.write_bytes(whole[:cut] + before[cut:])
+        again = _journal(tmp_path, segment_bytes=4096)
+        assert again.last_seq == journal.last_seq - 1, cut
+        data = path.read_bytes()
+        assert len(data) == len(whole) and data[:start] == whole[:start], cut
+        if cut - start >= 12:  # its magic and sequence reached the disk: a torn record
+            kept += 1
+            old = journal_module._first_old_record(data, start, first_seq)
+            assert old is not None and data[start:old] == bytes(old - start), cut
+        else:  # not told from an old record's middle: written over by the next append
+            assert data == whole[:cut] + before[cut:], cut
+        _append(again, 1)
+        assert [r.seq for r in again.read_after(0)][-1] == journal.last_seq
+        again.close()
+        assert _journal(tmp_path, segment_bytes=4096).last_seq == journal.last_seq, cut
+        path.write_bytes(whole)
+    quarantined = sorted((tmp_path / "quarantine").iterdir())
+    assert len(quarantined) == kept == end - start - 12
+    assert all(q.read_bytes().startswith(whole[start : start + 12]) for q in quarantined)
+
+
+def test_damage_in_a_recycled_segment_before_a_good_record_is_refused(tmp_path: Path) -> None:
+    journal, path, old = _recycled(tmp_path)
+    *_, last = _append(journal, 6)
+    journal.close()
+    whole = path.read_bytes()
+    _, first_seq, _, end = journal.segment_spans()[-1]
+    start = end - len(last)  # of the last record; the one before it ends there
+    assert start - 700 > 400, "inside the segment's records, after its first"
+    reverted = whole[: start - 700] + old[start - 700 : start] + whole[start:]
+    # What the card lost holds an old record whole: the scan stops there, and must look on.
+    assert start - 700 < (journal_module._first_old_record(reverted, start - 700, first_seq)
+                          or start) < start
+    for damaged in (
+        whole[: start - 40] + bytes([whole[start - 40] ^ 1]) + whole[start - 39 :],
+        reverted,  # the end of the record before the last read back as the old segment's
+    ):
+        path.write_bytes(damaged)
+        with pytest.raises(StoreError) as err:
+            _journal(tmp_path, segment_bytes=4096)
+        assert err.value.code is StoreErrorCode.JOURNAL_CORRUPT
+        assert path.read_bytes() == damaged, "a refused open must not change the file"
+
+
+def test_a_removed_segment_is_not_the_spare_when_there_is_one_or_one_is_being_made(
+    tmp_path: Path,
+) -> None:
+    journal = _journal(tmp_path, segment_bytes=4096)
+    while len(journal.segment_spans()) < 5:
+        _append(journal, 1)
+    spans = journal.segment_spans()
+    spare = tmp_path / "journal" / "next.spare"
+    with journal._preparing:  # the snapshot thread is writing zeros
+        removed = journal.remove_through(spans[0][2])
+    assert removed == [spans[0][0]] and not spare.exists() and not removed[0].exists()
+    assert journal.remove_through(spans[1][2]) == [spans[1][0]] and spare.is_file()
+    made = spare.stat().st_ino
+    assert journal.remove_through(spans[2][2]) == [spans[2][0]]
+    assert spare.stat().st_ino == made and not spans[2][0].exists(), "one spare is enough"
+    assert journal.spares_recycled == 1
+
+
+def test_a_crash_while_segments_are_removed_leaves_segments_that_follow_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = _journal(tmp_path, segment_bytes=4096)
+    while len(journal.segment_spans()) < 5:
+        _append(journal, 1)
+    spans = journal.segment_spans()
+
+    def power_cut(src: object, dst: object) -> None:
+        raise SystemExit("the power went")  # after the older ones went, before the newest
+
+    monkeypatch.setattr(journal_module.os, "rename", power_cut)
+    with pytest.raises(SystemExit):
+        journal.remove_through(spans[2][2])
+    monkeypatch.undo()
+    journal.close()
+    assert [p.exists() for p, *_ in spans] == [False, False, True, True, True]
+    again = _journal(tmp_path, segment_bytes=4096)  # no gap: the newest removed one is first
+    assert (again.first_seq, again.last_seq) == (spans[2][1], journal.last_seq)
+    assert [r.seq for r in again.read_after(0)] == list(range(spans[2][1], journal.last_seq + 1))
+    again.close()

@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from edge_store.store import StoreOptions
+from edge_store.store import EdgeStore, StoreOptions
 from edge_store.verify import verify
 from hub.demo_data import DEMO_DAY
 from hub.workload import Workload
@@ -83,11 +83,15 @@ def test_every_returned_commit_survives_sigkill(tmp_path: Path, kills: int) -> N
         pass
     rng = random.Random(20261123)
     confirmed: dict[str, int] = {}
-    spared = 0  # kills after which the active segment was one made of a spare
+    kinds = {"grown": 0, "zeros": 0, "recycled": 0}  # what the active segment was made of
+    # HQ has acknowledged everything and retention lets it go (the parent's clock is a year
+    # past the child's sales): the parent's prune makes a removed segment the spare.
+    later = ManualClock(DEMO_DAY + timedelta(days=kills + 365))
+    segment, rolls = None, 0
     for iteration in range(1, kills + 1):
         new = {ticket: seq for seq, ticket in _run_and_kill(data, iteration, rng)}
         confirmed.update(new)
-        store = open_store(data, options=OPTIONS, prefix=f"P{iteration}")
+        store = open_store(data, later, options=OPTIONS, prefix=f"P{iteration}")
         try:
             book = store.state.tickets  # old sales are read back from the sales history
             # This kill's sales, and some of the older ones, after every kill; all of them
@@ -103,21 +107,53 @@ def test_every_returned_commit_survives_sigkill(tmp_path: Path, kills: int) -> N
             assert store.last_seq >= max(confirmed.values(), default=0)
             assert not list((data / "snapshots").glob(".*")), "interrupted snapshot left behind"
             assert not list((data / "journal").glob(".*")), "interrupted spare left behind"
-            path, *_, size = store.journal.segment_spans()[-1]
-            spared += path.stat().st_size == OPTIONS.segment_bytes > size
+            kinds[_made_of(*store.journal.segment_spans()[-1])] += 1
             if full:
                 seqs = [r.seq for r in store.records_after(0, limit=10**9)]
-                assert seqs == list(range(1, store.last_seq + 1)), "sequence has gaps"
+                assert seqs == list(range(store.journal.first_seq, store.last_seq + 1)), "gaps"
                 report = verify(store)
                 assert report.ok, report.differences
         finally:
-            if iteration % 2:  # as a snapshot thread would have: the child's roll takes it
-                store.journal.prepare_spare()
+            # The spare the child's next segment is made of, by turns from one segment to
+            # the next (the child's snapshot thread makes spares of zeros too, but it lives
+            # a tenth of a second): none, zeros, or the oldest segment removed.
+            active = store.journal.segment_spans()[-1][0]
+            if active != segment:
+                segment, rolls = active, rolls + 1
+            _spare_for_next_segment(store, ("grown", "zeros", "recycled")[rolls % 3])
             store.close(snapshot=False)
     assert len(confirmed) > kills // 2, "the child barely sold anything: the test proves little"
-    # Two kills in three here (131 of 200); one in ten when only the child's snapshot
-    # thread made spares (it lives a tenth of a second): both kinds of segment are cut.
-    assert spared >= kills // 10, f"sales went into a spare segment only {spared} times"
+    # Sales were cut in segments of each kind.
+    assert min(kinds.values()) >= kills // 10, f"too few kills in some kind of segment: {kinds}"
     torn = list((data / "quarantine").iterdir()) if (data / "quarantine").exists() else []
     print(f"\n{kills} kills, {len(confirmed)} confirmed sales, {len(torn)} torn tails cut, "
-          f"{spared} times in a spare segment")
+          f"the active segment was {kinds}")
+
+
+def _spare_for_next_segment(store: EdgeStore, kind: str) -> None:
+    """Leave the spare a new segment of ``kind`` is made of: none for one that grows, one
+    of zeros, or the newest closed segment removed (if there is one: HQ acknowledges all,
+    the parent's clock is past the retention period)."""
+    spare = store.journal.directory / "next.spare"
+    made = spare.is_file() and ("recycled" if spare.read_bytes()[:8] == b"SALONJNL" else "zeros")
+    if made == kind or (kind == "recycled" and len(store.journal.segment_spans()) == 1):
+        return  # (with no closed segment to remove yet, whatever spare there is stays)
+    spare.unlink(missing_ok=True)
+    if kind == "zeros":
+        store.journal.prepare_spare()  # once the segment is a quarter full, as in a store
+    elif kind == "recycled":
+        store.snapshot()  # as the snapshot thread prunes: after a snapshot
+        store.acknowledge(store.last_seq)
+        if store.prune():
+            assert spare.is_file()
+
+
+def _made_of(path: Path, first: int, last: int, size: int) -> str:
+    """What a segment was made of: ``grown`` by appending, a spare of ``zeros``, or a
+    ``recycled`` segment's old records (the bytes after its last record)."""
+    with path.open("rb") as f:
+        f.seek(size)
+        after = f.read(4096)
+    if not after:
+        return "grown"
+    return "zeros" if not after.strip(b"\0") else "recycled"

@@ -87,6 +87,65 @@ def test_recent_segments_stay_even_when_acknowledged(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_prune_reads_no_closed_segment_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from edge_store.journal import Journal
+
+    store, clock = _aged_store(tmp_path)
+    segments = store.journal.segment_spans()
+    store.acknowledge(store.last_seq)
+    store.close()
+    scanned: list[str] = []
+    scan = Journal._scan
+
+    def spy(self: Journal, path: Path, expected: int | None) -> object:
+        scanned.append(path.name)
+        return scan(self, path, expected)
+
+    monkeypatch.setattr(Journal, "_scan", spy)
+    clock.advance(days=100)
+    again = open_store(tmp_path, clock, options=SMALL_SEGMENTS)
+    removed = again.prune()
+    # Each one's age is the next one's first record, read alone: the till waits for no scan.
+    assert removed == [p for p, *_ in segments[:-1]]
+    assert scanned == [segments[-1][0].name]
+    again.close()
+
+
+def test_the_snapshot_thread_prunes_and_the_next_segment_is_made_of_a_removed_one(
+    tmp_path: Path,
+) -> None:
+    store, clock = _aged_store(tmp_path)
+    work = workload(store, clock, seed=8)
+    work.members = sorted(store.state.members.members)
+    store.acknowledge(store.last_seq)
+    oldest = store.journal.first_seq
+    clock.advance(days=100)
+    while store.journal.spares_recycled == 0:  # the snapshot policy starts the thread
+        assert store.last_seq < 200, "no segment was made the spare"
+        work.sales(1)
+        store.flush()
+    assert store.journal.first_seq > oldest
+    spare = tmp_path / "journal" / "next.spare"
+    size, zeros = spare.stat().st_size, store.journal.spares_written
+    rolled = len(store.journal.segment_spans())
+    while spare.exists():
+        work.sales(1)
+    spans = store.journal.segment_spans()
+    assert len(spans) == rolled + 1 and spans[-1][0].stat().st_size == size
+    assert store.journal.spares_written == zeros, "no zeros written for it"
+    before = state_json(store.state)
+    store.close()
+    again = open_store(tmp_path, clock, options=SMALL_SEGMENTS)
+    assert state_json(again.state) == before
+    assert not (tmp_path / "quarantine").exists()
+    from edge_store.verify import verify
+
+    assert verify(again).ok
+    again.close()
+
+
 def test_removable_through_stops_at_the_first_segment_that_must_stay() -> None:
     now = datetime(2026, 11, 23, tzinfo=UTC)
     old, new = now - timedelta(days=100), now - timedelta(days=10)
