@@ -26,8 +26,11 @@ While building, HQ acknowledges the records as a connected store's bridge would 
 journal is pruned to its retention period (90 days), as in a store in service.
 Bytes written come from ``/proc/self/io`` (``write_bytes``: the pages the process
 dirtied, so page granularity is in it, the file system's journal, written by the
-kernel's thread, is not); the zeros of the spare segment each record overwrites are
-counted too, amortised (as many as the record's own bytes). What the disk itself
+kernel's thread, is not); the zeros of the spare segments are counted too, in two rows:
+in service, the zeros the build's spares wrote (counted by the journal) per record sold
+since retention first removed a segment (a removed segment becomes the next spare, with
+no zeros written); and in a store's first 90 days, when nothing is removed yet and every
+segment is a spare of zeros, as many as the record's own bytes. What the disk itself
 writes per record, appended or into zeros, comes from the block device's counter.
 Cold start and memory are measured in a fresh process: open, load the newest snapshot,
 replay 1,000 records (three processes, the median reported), from compiled bytecode as
@@ -116,6 +119,33 @@ class Build:
         self.work.setup()
         self.work.register(members)
         self.sales = 0
+        self._spares_before = (0, 0)
+        """Spares written with zeros and made of removed segments by the stores closed before."""
+        self.in_service: tuple[int, int, int] | None = None
+        """(last record, spares written, spares recycled) when retention first removed a
+        segment: from then on the store is as one in service, its old segments recycled."""
+
+    def spares(self) -> tuple[int, int]:
+        """Spares written with zeros, and made of removed segments, since the build began."""
+        journal = self.store.journal
+        written, recycled = self._spares_before
+        return written + journal.spares_written, recycled + journal.spares_recycled
+
+    def replace(self, store: EdgeStore) -> None:
+        """Work on ``store`` from now on (the one before is closed: its counts are kept)."""
+        self._spares_before = self.spares()
+        self.store = store
+        self.work.store = store
+
+    def zeros_in_service(self) -> tuple[float, int, int] | None:
+        """Bytes of spare zeros written per record since retention first removed a segment,
+        and how many spares were written with zeros / made of removed segments meanwhile."""
+        if self.in_service is None or self.store.last_seq == self.in_service[0]:
+            return None
+        seq, written, recycled = self.in_service
+        now_written, now_recycled = self.spares()
+        zeros = (now_written - written) * self.store.journal.segment_bytes
+        return zeros / (self.store.last_seq - seq), now_written - written, now_recycled - recycled
 
     def _open(self, ops: Any) -> EdgeStore:
         # The daily snapshot of production would mean ~1,500 snapshots while building four
@@ -136,6 +166,8 @@ class Build:
             # keeps the retention period (90 days) of what HQ acknowledged.
             self.store.acknowledge(max(0, self.store.last_seq - 50))
             self.store.prune()
+            if self.in_service is None and self.store.journal.first_seq > 1:
+                self.in_service = (self.store.last_seq, *self.spares())
         # The build wrote gigabytes without fsync; flushed now, the kernel's writeback of
         # them does not sit in front of the fsyncs timed next (it did: p99 3.6 ms, max 21).
         os.sync()
@@ -143,8 +175,7 @@ class Build:
 
     def reopen(self, ops: Any | None) -> None:
         self.store.close()
-        self.store = self._open(ops)
-        self.work.store = self.store
+        self.replace(self._open(ops))
 
 
 def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -321,7 +352,6 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         "snapshot_copy_seconds": copy_seconds,
         "snapshot_seconds": snapshot_seconds,
         "snapshot_amortised": snapshot_bytes / policy,
-        "spare_amortised": statistics.mean(framed),
     }, {"lat": bare, "bytes": main_bare_written / samples, "during": during_bare,
         "zeros": bare_zeros}
 
@@ -553,15 +583,14 @@ def measure_cold_start(build: Build, drop: bool = True) -> dict[str, Any]:
     """Snapshot, add 1,000 records after it, stop; then open in fresh processes."""
     build.store.snapshot()
     build.store.close(snapshot=False)
-    build.store = EdgeStore.open(
+    build.replace(EdgeStore.open(
         build.data,
         STORE_ID,
         build.clock,
         build.ids,
         StoreOptions(snapshot_every_records=10**9, snapshot_every_seconds=10**9),
         _NoSync(),
-    )
-    build.work.store = build.store
+    ))
     seq = build.store.last_seq
     while build.store.last_seq < seq + TAIL_RECORDS:
         build.work.checkout(build.work.rng.choice(build.work.members))
@@ -602,8 +631,7 @@ def measure_cold_start(build: Build, drop: bool = True) -> dict[str, Any]:
     dropped = None
     if drop and os.access(_DROP_CACHES, os.W_OK):  # not in a smoke run: the whole machine's
         dropped = sorted(cold(bytecode=True, from_disk=True)["seconds"] for _ in range(COLD_RUNS))
-    build.store = build._open(_NoSync())
-    build.work.store = build.store
+    build.replace(build._open(_NoSync()))
     runs.sort(key=lambda run: run["seconds"])
     return {**runs[len(runs) // 2], "all": [run["seconds"] for run in runs],
             "compiling": compiling["seconds"], "dropped": dropped}
@@ -650,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
             spans = build.store.journal.segment_spans()
             kept = (sum(last - first + 1 for _, first, last, _ in spans),
                     sum(size for *_, size in spans))
+            commits["zeros_in_service"] = build.zeros_in_service()
             rows.append(
                 (target, commits, bare, sqlite, tiny, lookups, cold, statistics.mean(framed), kept)
             )
@@ -682,6 +711,31 @@ def _python_share(row: tuple[Any, ...]) -> str:
     """p50 / p99 of each commit less its own write+fdatasync: what the store adds."""
     rest = [lat - own for lat, own in zip(row[1]["lat"], row[1]["append"], strict=True)]
     return f"{_ms(_pct(rest, 0.5))} / {_ms(_pct(rest, 0.99))}"
+
+
+def _zeros_in_service(row: tuple[Any, ...]) -> str:
+    """Spare zeros per record once retention removes segments (measured), and how many
+    spares were zeros / removed segments meanwhile."""
+    found: tuple[float, int, int] | None = row[1]["zeros_in_service"]
+    if found is None:
+        return "(none removed yet)"
+    per_record, written, recycled = found
+    return f"{per_record:,.0f} ({written} / {recycled})"
+
+
+def _bytes_ratio(row: tuple[Any, ...], in_service: bool) -> str:
+    """(journal + history, snapshot, spare zeros) per commit over the bare append's bytes;
+    zeros measured in service, or one record's worth (every segment a spare of zeros)
+    before retention removes any."""
+    commits = row[1]
+    if in_service:
+        if commits["zeros_in_service"] is None:
+            return "-"
+        zeros = commits["zeros_in_service"][0]
+    else:
+        zeros = row[7]
+    ours = commits["bytes"] + commits["snapshot_amortised"] + zeros
+    return f"{ours / row[2]['bytes']:.2f}x"
 
 
 def _device(row: tuple[Any, ...]) -> str:
@@ -763,13 +817,16 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
     )
     line("bytes/commit: edge store journal", lambda r: f"{r[1]['bytes']:,.0f}")
     line("              + snapshot amortised", lambda r: f"{r[1]['snapshot_amortised']:,.0f}")
-    line("              + spare segment amortised", lambda r: f"{r[1]['spare_amortised']:,.0f}")
+    line("              + spare zeros: in service", _zeros_in_service)
+    line("                             first 90 days", lambda r: f"{r[7]:,.0f}")
     line("              bare write+fdatasync", lambda r: f"{r[2]['bytes']:,.0f}")
     line(
         "              SQLite WAL (+checkpoint)",
         lambda r: f"{r[3]['bytes']:,.0f} (+{r[3]['checkpoint']:,.0f})",
     )
     line("              stock TinyDB", lambda r: f"{r[4]['bytes']:,.0f}")
+    line("bytes ratio edge store / bare: in service", lambda r: _bytes_ratio(r, in_service=True))
+    line("                            first 90 days", lambda r: _bytes_ratio(r, in_service=False))
     line("disk's own KiB/record: append / into zeros", _device)
     line("snapshot: file KiB", lambda r: f"{r[1]['snapshot_file'] / 1024:,.0f}")
     line(
