@@ -30,8 +30,13 @@ kernel's thread, is not); the zeros of the spare segments are counted too, in tw
 in service, the zeros the build's spares wrote (counted by the journal) per record sold
 since retention first removed a segment (a removed segment becomes the next spare, with
 no zeros written); and in a store's first 90 days, when nothing is removed yet and every
-segment is a spare of zeros, as many as the record's own bytes. What the disk itself
-writes per record, appended or into zeros, comes from the block device's counter.
+segment is a spare of zeros, as many as the record's own bytes. A snapshot's bytes are
+amortised over the records between two snapshots at the build's pace (records a day of
+the store's clock): kept running (the record or the time policy, whichever comes
+first), shut down cleanly every night (a snapshot at the first shutdown with enough
+records since the last), and under the policy before (every 2,000 records or 24 h).
+What the disk itself writes per record, appended or into zeros, comes from the block
+device's counter.
 Cold start and memory are measured in a fresh process: open, load the newest snapshot,
 replay 1,000 records (three processes, the median reported), from compiled bytecode as
 an installed package has it (one more process without bytecode shows what compiling
@@ -119,6 +124,8 @@ class Build:
         self.work.setup()
         self.work.register(members)
         self.sales = 0
+        self._sold = (0, 0.0)
+        """Records committed by ``sell`` and the seconds of the store's clock they took."""
         self._spares_before = (0, 0)
         """Spares written with zeros and made of removed segments by the stores closed before."""
         self.in_service: tuple[int, int, int] | None = None
@@ -136,6 +143,12 @@ class Build:
         self._spares_before = self.spares()
         self.store = store
         self.work.store = store
+
+    def records_a_day(self) -> float:
+        """Records per day of the store's clock while selling (the measured checkouts come
+        a minute apart, faster than a store's day: left out)."""
+        records, seconds = self._sold
+        return records / (seconds / 86_400)
 
     def zeros_in_service(self) -> tuple[float, int, int] | None:
         """Bytes of spare zeros written per record since retention first removed a segment,
@@ -156,6 +169,7 @@ class Build:
     def sell(self, until: int) -> float:
         """Sell up to ``until`` sales; HQ acknowledges as it goes and retention prunes."""
         started = time.perf_counter()
+        seq, at = self.store.last_seq, self.clock()
         while self.sales < until:
             batch = min(5_000, until - self.sales)
             # 137 sales a "day" of 12 h plus the sales' own gaps (8 min on average): the
@@ -168,6 +182,9 @@ class Build:
             self.store.prune()
             if self.in_service is None and self.store.journal.first_seq > 1:
                 self.in_service = (self.store.last_seq, *self.spares())
+        records, seconds = self._sold
+        self._sold = (records + self.store.last_seq - seq,
+                      seconds + (self.clock() - at).total_seconds())
         # The build wrote gigabytes without fsync; flushed now, the kernel's writeback of
         # them does not sit in front of the fsyncs timed next (it did: p99 3.6 ms, max 21).
         os.sync()
@@ -187,7 +204,6 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
     # after it (commits while one is written are the second window). The amortised bytes
     # of a snapshot are still the production policy's.
     production = store.options
-    policy = production.snapshot_every_records
     store.options = dataclasses.replace(
         production, snapshot_every_records=10**9, snapshot_every_seconds=10**9
     )
@@ -351,9 +367,27 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         "snapshot_file": path.stat().st_size,
         "snapshot_copy_seconds": copy_seconds,
         "snapshot_seconds": snapshot_seconds,
-        "snapshot_amortised": snapshot_bytes / policy,
+        "snapshot_amortised": _snapshot_amortised(snapshot_bytes, production,
+                                                  build.records_a_day()),
+        "records_a_day": build.records_a_day(),
     }, {"lat": bare, "bytes": main_bare_written / samples, "during": during_bare,
         "zeros": bare_zeros}
+
+
+def _snapshot_amortised(
+    snapshot_bytes: int, options: StoreOptions, a_day: float,
+) -> dict[str, float]:
+    """A snapshot's bytes over the records between two snapshots, at ``a_day`` records a
+    day: kept running (the record or the time policy, whichever comes first), shut down
+    cleanly every night (a snapshot at the first shutdown with enough records after the
+    last), and under the policy before this one (a snapshot every 2,000 records or 24 h)."""
+    running = min(options.snapshot_every_records, a_day * options.snapshot_every_seconds / 86_400)
+    nights = max(1, -(-options.snapshot_at_close_records // max(1, int(a_day))))
+    return {
+        "running": snapshot_bytes / running,
+        "nightly": snapshot_bytes / min(running, nights * a_day),
+        "daily": snapshot_bytes / min(2000, a_day),
+    }
 
 
 def _zero_file(path: Path, size: int) -> int:
@@ -723,7 +757,7 @@ def _zeros_in_service(row: tuple[Any, ...]) -> str:
     return f"{per_record:,.0f} ({written} / {recycled})"
 
 
-def _bytes_ratio(row: tuple[Any, ...], in_service: bool) -> str:
+def _bytes_ratio(row: tuple[Any, ...], in_service: bool, snapshots: str = "running") -> str:
     """(journal + history, snapshot, spare zeros) per commit over the bare append's bytes;
     zeros measured in service, or one record's worth (every segment a spare of zeros)
     before retention removes any."""
@@ -734,8 +768,12 @@ def _bytes_ratio(row: tuple[Any, ...], in_service: bool) -> str:
         zeros = commits["zeros_in_service"][0]
     else:
         zeros = row[7]
-    ours = commits["bytes"] + commits["snapshot_amortised"] + zeros
+    ours = commits["bytes"] + commits["snapshot_amortised"][snapshots] + zeros
     return f"{ours / row[2]['bytes']:.2f}x"
+
+
+def _amortised(row: tuple[Any, ...], policy: str) -> str:
+    return f"{row[1]['snapshot_amortised'][policy]:,.0f}"
 
 
 def _device(row: tuple[Any, ...]) -> str:
@@ -764,6 +802,7 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
         print(f"{label:44}" + "".join(f"{fn(r):>22}" for r in rows))
 
     line("record bytes (framed, mean)", lambda r: f"{r[7]:.0f}")
+    line("records a day (the store's clock)", lambda r: f"{r[1]['records_a_day']:.0f}")
     line(
         "checkout p50 / p99 ms: decide + commit",
         lambda r: f"{_ms(_pct(r[1]['total'], 0.5))} / {_ms(_pct(r[1]['total'], 0.99))}",
@@ -816,7 +855,9 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
         lambda r: f"{_pct(r[4]['lat'], 0.5) / _pct(r[1]['lat'], 0.5):,.0f}x",
     )
     line("bytes/commit: edge store journal", lambda r: f"{r[1]['bytes']:,.0f}")
-    line("              + snapshot amortised", lambda r: f"{r[1]['snapshot_amortised']:,.0f}")
+    line("              + snapshot: kept running", lambda r: _amortised(r, "running"))
+    line("                shut down every night", lambda r: _amortised(r, "nightly"))
+    line("                old policy (24 h)", lambda r: _amortised(r, "daily"))
     line("              + spare zeros: in service", _zeros_in_service)
     line("                             first 90 days", lambda r: f"{r[7]:,.0f}")
     line("              bare write+fdatasync", lambda r: f"{r[2]['bytes']:,.0f}")
@@ -826,6 +867,7 @@ def _print_table(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
     )
     line("              stock TinyDB", lambda r: f"{r[4]['bytes']:,.0f}")
     line("bytes ratio edge store / bare: in service", lambda r: _bytes_ratio(r, in_service=True))
+    line("               shut down every night", lambda r: _bytes_ratio(r, True, "nightly"))
     line("                            first 90 days", lambda r: _bytes_ratio(r, in_service=False))
     line("disk's own KiB/record: append / into zeros", _device)
     line("snapshot: file KiB", lambda r: f"{r[1]['snapshot_file'] / 1024:,.0f}")

@@ -112,6 +112,51 @@ def test_snapshots_follow_the_record_policy_and_keep_three(tmp_path: Path) -> No
         assert max(seqs) > store.last_seq - 10
 
 
+def test_a_clean_shutdown_snapshots_only_after_enough_records(tmp_path: Path) -> None:
+    options = StoreOptions(snapshot_at_close_records=10)
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock, options=options)
+    work = workload(store, clock)
+    work.setup()
+    work.register(5)
+    first = store.last_seq
+    assert first >= 10
+    store.close()  # enough records: the next start replays none
+    store = open_store(tmp_path, clock, options=options)
+    assert store.snapshot_seq == first
+    work = workload(store, clock)
+    work.members = sorted(store.state.members.members)
+    while store.last_seq < first + 5:
+        work.sales(1)
+    few = store.last_seq
+    assert few - first < 10
+    store.close()  # a nightly shutdown after a quiet day: no snapshot, a short replay
+    assert max(int(p.stem) for p in (tmp_path / "snapshots").glob("*.snap")) == first
+    again = open_store(tmp_path, clock, options=options)
+    assert (again.snapshot_seq, again.last_seq) == (first, few)
+    again.close()
+
+
+def test_the_time_policy_snapshots_a_quiet_store_monthly_not_daily(tmp_path: Path) -> None:
+    clock = ManualClock(DEMO_DAY)
+    with busy_store(tmp_path, sales=5):
+        pass
+    store = open_store(tmp_path, clock)
+    work = workload(store, clock)
+    work.members = sorted(store.state.members.members)
+    opened = store.snapshot_seq
+    for _ in range(29):  # a sale a day
+        clock.advance(days=1)
+        work.sales(1)
+    store.flush()
+    assert store.snapshot_seq == opened, "no snapshot for a quiet month's days"
+    clock.advance(days=1)
+    work.sales(1)
+    store.flush()
+    assert store.snapshot_seq == store.last_seq
+    store.close()
+
+
 def test_a_second_opener_of_the_data_directory_is_refused(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     with pytest.raises(StoreError) as err:
