@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from edge_store.codec import encode
-from edge_store.journal import FileOps
+from edge_store.journal import FileOps, Journal
 from edge_store.store import EdgeStore, StoreOptions
 from hub.demo_data import DEMO_DAY
 from hub.workload import Workload
@@ -47,6 +49,19 @@ def busy_store(
         if not store.closed and store.last_seq > store.snapshot_seq:
             store.snapshot()
         store.close()
+
+
+def scans_spied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the journal segments scanned in full from now on (the list fills)."""
+    scanned: list[str] = []
+    scan = Journal._scan
+
+    def spy(self: Journal, path: Path, expected: int | None) -> object:
+        scanned.append(path.name)
+        return scan(self, path, expected)
+
+    monkeypatch.setattr(Journal, "_scan", spy)
+    return scanned
 
 
 def state_json(state: SalonState) -> object:

@@ -15,6 +15,7 @@ import edge_store.journal as journal_module
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.journal import JOURNAL_FORMAT, Journal, valid_prefix
 from edge_store.records import encode_record, event_text
+from tests.store_support import scans_spied
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -183,14 +184,7 @@ def test_an_open_reads_only_the_last_segment_and_the_others_headers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     segments = _three_segments(tmp_path)
-    scanned: list[str] = []
-    scan = Journal._scan
-
-    def spy(self: Journal, path: Path, expected: int | None) -> object:
-        scanned.append(path.name)
-        return scan(self, path, expected)
-
-    monkeypatch.setattr(Journal, "_scan", spy)
+    scanned = scans_spied(monkeypatch)
     again = _journal(tmp_path, segment_bytes=600)
     assert scanned == [segments[-1].name]
     assert again.last_seq == 9 and again.first_seq == 1

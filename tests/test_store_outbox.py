@@ -20,7 +20,7 @@ from edge_store.outbox import SegmentAge, removable_through
 from edge_store.store import StoreOptions
 from hub.demo_data import DEMO_DAY
 from salon.testing import ManualClock
-from tests.store_support import busy_store, open_store, state_json, workload
+from tests.store_support import busy_store, open_store, scans_spied, state_json, workload
 
 SMALL_SEGMENTS = StoreOptions(segment_bytes=20_000, snapshot_every_records=15)
 
@@ -90,21 +90,12 @@ def test_recent_segments_stay_even_when_acknowledged(tmp_path: Path) -> None:
 def test_a_prune_reads_no_closed_segment_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from edge_store.journal import Journal
-
     store, clock = _aged_store(tmp_path)
     segments = store.journal.segment_spans()
     store.acknowledge(store.last_seq)
     store.snapshot()
     store.close()
-    scanned: list[str] = []
-    scan = Journal._scan
-
-    def spy(self: Journal, path: Path, expected: int | None) -> object:
-        scanned.append(path.name)
-        return scan(self, path, expected)
-
-    monkeypatch.setattr(Journal, "_scan", spy)
+    scanned = scans_spied(monkeypatch)
     clock.advance(days=100)
     again = open_store(tmp_path, clock, options=SMALL_SEGMENTS)
     removed = again.prune()
