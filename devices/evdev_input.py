@@ -197,7 +197,11 @@ class EvdevInput:
             path = self.match.by_id
             if not os.path.lexists(path):
                 raise self._error(DeviceErrorCode.NOT_FOUND, path, None)
-            return os.path.realpath(path), self._open_node(path)
+            try:
+                real = os.path.realpath(path)
+            except OSError:  # unplugged between the check and the reading of the link
+                raise self._error(DeviceErrorCode.NOT_FOUND, path, None) from None
+            return real, self._open_node(path)
         return self._find_usb()
 
     def _find_usb(self) -> tuple[str, EvdevLike]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from evdev import InputEvent, ecodes
 
+import devices.evdev_input as evdev_input
 from devices.errors import DeviceError, DeviceErrorCode
 from devices.evdev_input import EvdevInput
 from devices.fakes_evdev import FakeEvdevBus, FakeEvdevDevice
@@ -84,6 +85,20 @@ def _plugged(bus: FakeEvdevBus, clock: Clock, settings: DecoderSettings | None =
 
 def _code(err: pytest.ExceptionInfo[DeviceError]) -> DeviceErrorCode:
     return err.value.code
+
+
+def test_a_link_that_goes_while_it_is_read_is_not_found(
+    bus: FakeEvdevBus, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bus.plug(FakeEvdevDevice(), by_id=BY_ID)
+
+    def unplugged_meanwhile(path: str) -> str:  # the link went after the check for it
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+
+    monkeypatch.setattr(evdev_input.os.path, "realpath", unplugged_meanwhile)
+    with pytest.raises(DeviceError) as err:  # not an OSError that kills the reader thread
+        _adapter(bus, clock).open()
+    assert _code(err) is DeviceErrorCode.NOT_FOUND
 
 
 def test_open_finds_the_device_by_its_by_id_link_and_grabs_it(
