@@ -74,7 +74,7 @@ class StoreOptions:
     """A snapshot only shortens the next start's replay (the journal is the commit) and lets
     months close and old segments go, so a slow store gets one at least monthly. Daily, a
     salon's 100-150 sales a day paid for a years-old store's 4 MB snapshot with ~30 KB per
-    checkout, 3.5x the record itself; the record policy bounds the replay anyway."""
+    checkout, 3.4x the bare append; the record policy bounds the replay anyway."""
     snapshot_at_close_records: int = 1000
     """A clean shutdown writes a snapshot once this many records came after the last one,
     so the next start replays fewer (a nightly shutdown wrote one every day)."""
