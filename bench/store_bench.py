@@ -354,6 +354,7 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         snapshot_bytes = _written() - snap_before
         del copy
     store.snapshot_seq = seq
+    a_day = build.records_a_day()
     return {
         "lat": latencies,
         "total": totals,
@@ -367,9 +368,8 @@ def measure_commits(build: Build, samples: int) -> tuple[dict[str, Any], dict[st
         "snapshot_file": path.stat().st_size,
         "snapshot_copy_seconds": copy_seconds,
         "snapshot_seconds": snapshot_seconds,
-        "snapshot_amortised": _snapshot_amortised(snapshot_bytes, production,
-                                                  build.records_a_day()),
-        "records_a_day": build.records_a_day(),
+        "snapshot_amortised": _snapshot_amortised(snapshot_bytes, production, a_day),
+        "records_a_day": a_day,
     }, {"lat": bare, "bytes": main_bare_written / samples, "during": during_bare,
         "zeros": bare_zeros}
 
