@@ -324,12 +324,19 @@ def construct(cls: type, names: list[str], values: list[str], env: dict[str, Any
     """Source lines (for ``compile_fn``) making a ``cls`` from its fields' value expressions.
 
     A record is made without running its ``__init__``: a frozen dataclass's init sets each
-    field through ``object.__setattr__``, which was half of all decoding. Slots are set by
-    their descriptors, a frozen class's ``__dict__`` is filled; a mutable class (a book, a
-    ticket record: few of them) runs its ``__init__``, which fills transient fields.
+    field through ``object.__setattr__``, which was half of all decoding. A class with
+    slots is made as its twin (``_twin``), whose slots the plain attribute stores set,
+    and then given its own class; a frozen class's ``__dict__`` is filled; a mutable class
+    (a book, a ticket record: few of them) runs its ``__init__``, which fills transient
+    fields.
     """
     env.update(cls=cls, new=object.__new__, defaultdict=defaultdict)
     if "__slots__" in cls.__dict__:
+        twin = _twin(cls)
+        if twin is not None:
+            env["twin"] = twin
+            stores = "".join(f"    o.{name} = {values[i]}\n" for i, name in enumerate(names))
+            return f"    o = new(twin)\n{stores}    o.__class__ = cls\n    return o\n"
         lines = []
         for i, name in enumerate(names):
             env[f"s{i}"] = getattr(cls, name).__set__
@@ -340,3 +347,23 @@ def construct(cls: type, names: list[str], values: list[str], env: dict[str, Any
         return f"    o = new(cls)\n    o.__dict__.update({{{items}}})\n    return o\n"
     items = ", ".join(f"{name}={values[i]}" for i, name in enumerate(names))
     return f"    return cls({items})\n"
+
+
+@functools.cache
+def _twin(cls: type) -> type | None:
+    """A mutable class of ``cls``'s very memory layout (its slots, its base), or None.
+
+    Setting a slot through a plain attribute store is several times cheaper than a call
+    of the slot's descriptor, and a frozen class forbids the store; so a record is made
+    as a twin and then assigned ``cls`` as its class, which Python allows between
+    classes of one layout (and checks: a twin it refuses is not used).
+    """
+    if cls.__bases__ != (object,):
+        return None
+    twin = type(f"{cls.__name__}Twin", (), {"__slots__": cls.__dict__["__slots__"]})
+    probe: Any = object.__new__(twin)
+    try:
+        probe.__class__ = cls
+    except TypeError:
+        return None
+    return twin

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
+from edge_store import codec
 from edge_store.codec import CodecError, decode_event, encode_event
 from salon.events import EventMeta
 from salon.points import PointsRestored, PointsReversed
@@ -55,3 +57,27 @@ def test_a_time_without_a_zone_is_refused() -> None:
     body["meta"]["at"] = "2026-11-23T02:00:00"
     with pytest.raises(CodecError, match="without a zone"):
         decode_event(body)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Slotted:
+    name: str
+    n: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _SlottedChild(_Slotted):
+    extra: int = 1
+
+
+@pytest.mark.parametrize("cls", [_Slotted, _SlottedChild])
+def test_a_slotted_record_is_made_without_its_init_yet_is_whole_and_frozen(cls: type) -> None:
+    # _Slotted is made as its twin, then given its class; _SlottedChild (a base with slots
+    # of its own) is made through its slot descriptors.
+    assert (codec._twin(cls) is not None) == (cls is _Slotted)
+    made = codec.decode({"name": "a", "n": 2}, cls)
+    assert type(made) is cls
+    assert made == cls("a", 2) and hash(made) == hash(cls("a", 2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.n = 3  # type: ignore[misc]
+    assert not hasattr(made, "__dict__")
