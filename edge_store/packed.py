@@ -1,7 +1,9 @@
-"""The snapshot codec: dataclasses as JSON arrays, equal strings and times shared on reading.
+"""Snapshot format 2's reader (dataclasses as JSON arrays), and what every format shares:
+the state's classes, their fields in packing order and the layout fingerprint.
 
-A snapshot is read at every start and holds hundreds of thousands of records, so its
-codec differs from the journal's (``edge_store.codec``) in three ways:
+Format 3 (``edge_store.pickled``) is what a snapshot is written in now; a format 2
+snapshot, written by a build before it, is still read, by a ``Reader``. Format 2's
+codec differed from the journal's (``edge_store.codec``) in three ways:
 
 * a dataclass is the array of its fields in declaration order, not an object: about half
   the bytes and no key lookups. The snapshot names each class's fields once
@@ -23,7 +25,6 @@ per field costs a call per value, which at this scale is the whole budget.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import typing
 from collections import defaultdict
@@ -38,12 +39,11 @@ from edge_store.codec import (
     construct,
     expect_array,
     expect_object,
-    field_values,
     init_fields,
     optional_arg,
 )
 
-__all__ = ["Reader", "Schema", "layout", "pack", "schema"]
+__all__ = ["Reader", "Schema", "assemble", "classes", "field_types", "layout", "schema"]
 
 Schema = dict[str, list[str]]
 """Each dataclass (``module.qualname``) → its fields in the order a snapshot packs them."""
@@ -51,66 +51,8 @@ Schema = dict[str, list[str]]
 Fn = Callable[[Any], Any]
 
 
-def pack(value: Any, tp: Any) -> Any:
-    """``value`` (of type ``tp``) as plain JSON values, dataclasses as arrays."""
-    fn = _packer(tp)
-    return value if fn is None else fn(value)
-
-
-@functools.cache
-def _packer(tp: Any) -> Fn | None:
-    """The function making a ``tp``'s JSON value; None where the value is JSON already."""
-    return _build_packer(tp)
-
-
-def _iso(v: Any) -> str:
-    text: str = v.isoformat()
-    return text
-
-
-def _enum_value(v: Enum) -> Any:
-    return v.value
-
-
-def _build_packer(tp: Any) -> Fn | None:
-    if tp in (str, int, bool, type(None)):
-        return None
-    if tp is datetime or tp is date:
-        return _iso
-    inner = optional_arg(tp)
-    if inner is not None:
-        fn = _packer(inner)
-        return None if fn is None else (lambda v: None if v is None else fn(v))
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        return _enum_value
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _dataclass_packer(tp)
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (list, set, frozenset) or (origin is tuple and args[1:] == (Ellipsis,)):
-        item = _packer(args[0])
-        if origin in (set, frozenset):
-            return sorted if item is None else (lambda v: sorted(item(x) for x in v))
-        return list if item is None else (lambda v: [item(x) for x in v])
-    if origin is tuple:
-        fns = [_packer(a) or _same for a in args]
-        return lambda v: [f(x) for f, x in zip(fns, v, strict=True)]
-    if origin is dict:
-        key, val = _packer(args[0]), _packer(args[1])
-        if args[0] is str:
-            return dict if val is None else (lambda v: {k: val(x) for k, x in v.items()})
-        key_fn, val_fn = key or _same, val or _same
-        return lambda v: [[key_fn(k), val_fn(x)] for k, x in v.items()]
-    raise TypeError(f"a snapshot cannot hold {tp!r}")
-
-
 def _same(v: Any) -> Any:
     return v
-
-
-def _dataclass_packer(cls: type) -> Fn:
-    env: dict[str, Any] = {}
-    values = field_values(init_fields(cls), _packer, env)
-    return compile_fn(f"def fn(v):\n    return [{', '.join(values)}]\n", env)
 
 
 class Reader:
@@ -137,19 +79,6 @@ class Reader:
             raise
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
             raise CodecError(f"cannot read {getattr(tp, '__name__', tp)!s}: {err}") from err
-
-    def assemble(self, cls: type, values: dict[str, Any]) -> Any:
-        """A mutable dataclass from fields read one by one; a missing field takes its default."""
-        kwargs = dict(values)
-        for name, _, has_default, default in init_fields(cls):
-            if name not in kwargs:
-                if not has_default:
-                    raise CodecError(f"{cls.__name__} lacks the field {name!r}")
-                kwargs[name] = default()
-            elif has_default and isinstance(made := default(), defaultdict):
-                # A slice relies on its defaultdict fields being ones again.
-                kwargs[name] = defaultdict(made.default_factory, kwargs[name])
-        return cls(**kwargs)
 
     # ---------------------------------------------------------------- building
 
@@ -258,6 +187,20 @@ class Reader:
         return compile_fn("def fn(v):\n" + unpack + body, env)
 
 
+def assemble(cls: type, values: dict[str, Any]) -> Any:
+    """A mutable dataclass from fields read one by one; a missing field takes its default."""
+    kwargs = dict(values)
+    for name, _, has_default, default in init_fields(cls):
+        if name not in kwargs:
+            if not has_default:
+                raise CodecError(f"{cls.__name__} lacks the field {name!r}")
+            kwargs[name] = default()
+        elif has_default and isinstance(made := default(), defaultdict):
+            # A slice relies on its defaultdict fields being ones again.
+            kwargs[name] = defaultdict(made.default_factory, kwargs[name])
+    return cls(**kwargs)
+
+
 def _missing(cls: type, name: str) -> Any:
     raise CodecError(f"{cls.__name__} lacks the field {name!r} (the snapshot predates it)")
 
@@ -294,6 +237,29 @@ def schema(tp: Any) -> Schema:
     def visit(t: type) -> None:
         if not issubclass(t, Enum):
             out[_qualname(t)] = [name for name, *_ in init_fields(t)]
+
+    _walk(tp, visit)
+    return out
+
+
+def classes(tp: Any) -> dict[str, type]:
+    """Every dataclass and enum class reachable from ``tp``, by qualified name."""
+    out: dict[str, type] = {}
+
+    def visit(t: type) -> None:
+        out[_qualname(t)] = t
+
+    _walk(tp, visit)
+    return out
+
+
+def field_types(tp: Any) -> dict[str, dict[str, str]]:
+    """Each dataclass reachable from ``tp`` → its fields' types, as ``layout`` spells them."""
+    out: dict[str, dict[str, str]] = {}
+
+    def visit(t: type) -> None:
+        if not issubclass(t, Enum):
+            out[_qualname(t)] = {name: repr(ftp) for name, ftp, *_ in init_fields(t)}
 
     _walk(tp, visit)
     return out

@@ -1,27 +1,32 @@
 """Snapshots of the whole current state: written atomically, read newest-valid-first.
 
 A snapshot is ``<data>/snapshots/<seq:020d>.snap``, a gzip stream (whose CRC and length
-catch a damaged file) of JSON lines:
+catch a damaged file) of, in format 3:
 
-* a header ``{"format", "state_version", "layout", "fields", "store", "seq", "at"}``,
-  where ``seq`` is the last journal record folded into the state, ``layout`` the
-  fingerprint of the state's classes and ``fields`` each class's field names in packing
-  order (``edge_store.packed``);
-* ``[slice, field, value]`` for each field of each slice of the state, packed, but for
-  the books' indexes (``salon.indexes``: rebuilt by the state's ``reindex`` after
-  reading); a large dict or list comes as several lines of up to ``CHUNK`` entries
-  each, in order;
-* ``{"end": n}``, the number of lines before it: a file cut short is never read as whole.
+* a JSON header line ``{"format", "state_version", "layout", "fields", "types", "store",
+  "seq", "at"}``, where ``seq`` is the last journal record folded into the state,
+  ``layout`` the fingerprint of the state's classes, ``fields`` each class's field
+  names in the order its records are written and ``types`` their types
+  (``edge_store.packed``);
+* per slice of the state, the pickle ``("slice", name, n)``, then ``n`` pickles
+  ``(field, value)`` of its fields, but for the books' indexes (``salon.indexes``:
+  rebuilt by the state's ``reindex`` after reading); a large dict or list comes as
+  several parts of up to ``CHUNK`` entries each, in order. The values are pickled as
+  ``edge_store.pickled`` says, whose unpickler can call nothing but the snapshot's
+  own builders;
+* the pickle ``("end", "", n)``, the number of slices before it: a file cut short is
+  never read as whole.
 
-Written and read a line at a time, a snapshot never sits whole in memory as text or as
-a tree of JSON values: at years of sales that tree was larger than the state itself,
+Written and read a part at a time, a snapshot never sits whole in memory as bytes or
+as a tree of values: at years of sales such a tree was larger than the state itself,
 and the memory it left behind stayed with the process. A snapshot written by a build
 whose classes differ is read field by field by name (a field added since takes its
 default, one removed is dropped), so an upgrade keeps its snapshots; one whose values
 no longer fit, or of another state version (``salon.state.STATE_VERSION``: a change of
 meaning), is skipped. Start-up takes the newest snapshot that reads cleanly and replays
 the journal after its ``seq``; a damaged one is skipped (with a log line) for the one
-before it and a longer replay. Format 1 (one JSON object, fields by name) is still read.
+before it and a longer replay. Formats 1 (one JSON object, fields by name) and 2 (JSON
+lines ``[slice, field, value]``, ``packed.Reader``) are still read.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import dataclasses
 import gzip
 import json
 import logging
+import pickle
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,14 +45,22 @@ from typing import Any
 from edge_store.codec import decode, init_fields
 from edge_store.errors import StoreError, StoreErrorCode
 from edge_store.files import atomic_write, fsync_dir
-from edge_store.packed import Reader, layout, pack, schema
+from edge_store.packed import Reader, assemble, classes, field_types, layout, schema
+from edge_store.pickled import (
+    PROTOCOL,
+    UNPICKLE_ERRORS,
+    Builders,
+    Reducers,
+    dump_with,
+    fresh_unpickler,
+)
 from salon.indexes import DERIVED
 
 __all__ = ["CHUNK", "SNAPSHOT_FORMAT", "LoadedSnapshot", "Snapshots"]
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 CHUNK = 1000
 """Entries of a dict or list per line: bounds what reading holds at once."""
 _SUFFIX = ".snap"
@@ -74,6 +88,9 @@ class Snapshots:
         self.state_version = state_version
         self.layout = layout(state_type)
         self.schema = schema(state_type)
+        self.types = field_types(state_type)
+        self._classes = classes(state_type)
+        self._reducers = Reducers(self._classes)
         self._slices = {name: (tp, _stored_fields(tp)) for name, tp, *_ in init_fields(state_type)}
 
     def paths(self) -> list[Path]:
@@ -97,24 +114,31 @@ class Snapshots:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         header = {"format": SNAPSHOT_FORMAT, "state_version": self.state_version,
-                  "layout": self.layout, "fields": self.schema, "store": self.store_id,
-                  "seq": seq, "at": at}
+                  "layout": self.layout, "fields": self.schema, "types": self.types,
+                  "store": self.store_id, "seq": seq, "at": at}
         path = self.directory / f"{seq:020d}{_SUFFIX}"
-        atomic_write(path, _gzip(self._lines(header, state)))
+        atomic_write(path, _gzip(self._pickles(header, state)))
         self._prune()
         return path
 
-    def _lines(self, header: dict[str, Any], state: Any) -> Iterator[bytes]:
+    def _pickles(self, header: dict[str, Any], state: Any) -> Iterator[bytes]:
+        """The header line, then per slice its mark and its fields' parts, then the end mark.
+
+        A slice's parts are pickled with one memo (an object in two of its fields is read
+        back as one object), each part by one call: the pickler holds the GIL for a part,
+        not for a slice, and the till's commits go on between parts.
+        """
         yield _line(header)
         count = 0
         for name, (_, fields) in self._slices.items():
             book = getattr(state, name)
-            for field, ftp in fields.items():
-                for part in _parts(getattr(book, field)):
-                    packed = _text(pack(part, ftp))
-                    yield f"[{_plain(name)},{_plain(field)},{packed}]\n".encode()
-                    count += 1
-        yield _line({"end": count})
+            parts = [(field, part) for field in fields for part in _parts(getattr(book, field))]
+            yield _mark("slice", name, len(parts))
+            dump = dump_with(self._reducers)
+            for part in parts:
+                yield dump(part)
+            count += 1
+        yield _mark("end", "", count)
 
     def _prune(self) -> None:
         stale = self.paths()[self.keep :]
@@ -138,10 +162,14 @@ class Snapshots:
                 self._check(path, header)
                 if header["format"] == 1:
                     state = decode(header["state"], self.state_type)
+                elif header["format"] == 2:
+                    state = self._read_lines(stream, self._written(path, header))
                 else:
-                    state = self._read_slices(stream, self._written(path, header))
+                    state = self._read_pickles(stream, self._written(path, header))
         except _READ_ERRORS as err:
             raise ValueError(f"unreadable: {err}") from err
+        except UNPICKLE_ERRORS as err:  # not one of ours, or damaged past the gzip CRC's reach
+            raise ValueError(f"unreadable: {type(err).__name__}: {err}") from err
         reindex = getattr(state, "reindex", None)  # SalonState has one; a test's state may not
         if reindex is not None:
             reindex()
@@ -169,17 +197,62 @@ class Snapshots:
             raise ValueError(f"domain state version {found}, this build reads {self.state_version}")
 
     def _written(self, path: Path, header: dict[str, Any]) -> dict[str, list[str]] | None:
-        """The field names the snapshot was written with, when its layout is not this build's."""
+        """The field names the snapshot was written with, when its layout is not this build's.
+
+        ValueError if a field it shares with this build changed its type (format 3: its
+        values come as they were written; format 2's reader checks each value's shape).
+        """
         if header.get("layout") == self.layout:
             return None
         fields = header.get("fields")
         if not isinstance(fields, dict):
             raise ValueError(f"state layout {header.get('layout')} without its field names")
+        types = header.get("types", {})
+        for cls, written in types.items() if isinstance(types, dict) else ():
+            ours = self.types.get(cls, {})
+            for name, tp in written.items() if isinstance(written, dict) else ():
+                if name in ours and ours[name] != tp:
+                    raise ValueError(f"{cls}.{name} was written as {tp}, is {ours[name]} now")
         log.info("snapshot %s: written by a build of another state layout; read by field name",
                  path.name)
         return fields
 
-    def _read_slices(self, stream: gzip.GzipFile, written: dict[str, list[str]] | None) -> Any:
+    def _read_pickles(self, stream: gzip.GzipFile, written: dict[str, list[str]] | None) -> Any:
+        builders = Builders(self._classes, written)
+        values: dict[str, dict[str, Any]] = {name: {} for name in self._slices}
+        count = 0
+        while True:
+            try:
+                mark = fresh_unpickler(stream).load()
+            except EOFError:
+                raise ValueError("cut short: no end mark") from None
+            if not (type(mark) is tuple and len(mark) == 3 and type(mark[2]) is int):
+                raise ValueError(f"mark {count + 1} is not (kind, slice, count)")
+            kind, name, parts = mark
+            if kind == "end":
+                if parts != count:
+                    raise ValueError(f"ends after {parts} slices, {count} were read")
+                if stream.read(1):  # reading on to the end also checks gzip's CRC
+                    raise ValueError("data after the end mark")
+                break
+            if kind != "slice":
+                raise ValueError(f"mark {count + 1} is of kind {kind!r}")
+            fields = self._slices.get(name, (None, {}))[1]
+            unpickler = fresh_unpickler(stream, builders)
+            for _ in range(parts):
+                field, part = unpickler.load()
+                if field not in fields:
+                    if written is None:
+                        raise ValueError(f"no field {name}.{field} in this layout")
+                    continue  # a field (or slice) this build no longer has
+                _merge(values[name], field, part)
+            count += 1
+        return assemble(self.state_type, {
+            name: assemble(tp, values[name]) for name, (tp, _) in self._slices.items()
+        })
+
+    def _read_lines(self, stream: gzip.GzipFile, written: dict[str, list[str]] | None) -> Any:
+        """Format 2: JSON lines, read by a ``packed.Reader``."""
         reader = Reader(written)
         values: dict[str, dict[str, Any]] = {name: {} for name in self._slices}
         for count, raw in enumerate(stream):
@@ -201,8 +274,8 @@ class Snapshots:
             _merge(values[name], field, reader.read(data, ftp))
         else:
             raise ValueError("cut short: no end line")
-        return reader.assemble(self.state_type, {
-            name: reader.assemble(tp, values[name]) for name, (tp, _) in self._slices.items()
+        return assemble(self.state_type, {
+            name: assemble(tp, values[name]) for name, (tp, _) in self._slices.items()
         })
 
     def load(self, path: Path) -> LoadedSnapshot | None:
@@ -229,29 +302,6 @@ def _line(value: Any) -> bytes:
     return _plain(value).encode("utf-8") + b"\n"
 
 
-_FEW = 16
-"""Entries of a container below the line's own that ``_text`` writes in one call."""
-
-
-def _text(value: Any, levels: int = 2, least: int = 1) -> str:
-    """``_plain(value)``, byte for byte, made entry by entry down to ``levels`` levels.
-
-    The C encoder holds the GIL for a whole call: one call for a line of a megabyte
-    (a thousand tickets, every staff member's commissions) took 30-50 ms, and a commit
-    on the till waited for all of it. Entry by entry, a commit waits for one entry. The
-    line's own container is split always, the ones inside it when they hold more than
-    ``_FEW`` entries; a dict with a key that is not text is written whole (``json``
-    would turn the key into text its own way).
-    """
-    if levels and isinstance(value, (list, dict)) and len(value) > least:
-        if isinstance(value, list):
-            return f"[{','.join([_text(v, levels - 1, _FEW) for v in value])}]"
-        if all(type(k) is str for k in value):
-            return "{" + ",".join([f"{_plain(k)}:{_text(v, levels - 1, _FEW)}"
-                                   for k, v in value.items()]) + "}"
-    return _plain(value)
-
-
 def _parts(value: Any) -> Iterator[Any]:
     """A field's value in pieces of at most CHUNK entries (dicts and lists), else whole."""
     if isinstance(value, dict) and len(value) > CHUNK:
@@ -274,6 +324,11 @@ def _merge(fields: dict[str, Any], name: str, part: Any) -> None:
         fields[name].extend(part)
     else:
         raise ValueError(f"field {name} comes twice")
+
+
+def _mark(kind: str, name: str, count: int) -> bytes:
+    """A slice's or the end's mark: a pickle of its own (no memo shared with any other)."""
+    return pickle.dumps((kind, name, count), protocol=PROTOCOL)
 
 
 def _gzip(lines: Iterator[bytes]) -> Iterator[bytes]:

@@ -1,4 +1,5 @@
-"""Snapshots (format 2): read back exactly, shared values, chunked lines, guarded layout.
+"""Snapshots (format 3): read back exactly, shared values, chunked parts, guarded layout,
+a pickle that can call nothing but the snapshot's own builders.
 
 Also the copy the store writes in the background (edge_store.capture): what is
 committed after it was taken never reaches it.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import pickle
 import threading
 from collections import defaultdict
 from dataclasses import field, make_dataclass
@@ -18,7 +21,6 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from support import make_salon
 from test_checkout import member
 from test_points_compaction import MOBILES, OPS, run
@@ -26,7 +28,8 @@ from test_points_compaction import MOBILES, OPS, run
 from edge_store import snapshots as snapshots_module
 from edge_store.capture import copy_of
 from edge_store.codec import encode
-from edge_store.packed import layout
+from edge_store.packed import classes, layout
+from edge_store.pickled import Builders, fresh_unpickler
 from edge_store.snapshots import Snapshots
 from edge_store.store import StoreOptions
 from edge_store.verify import verify
@@ -48,13 +51,45 @@ def _round_trip(state: SalonState, directory: Path) -> SalonState:
     return read
 
 
-def _lines(path: Path) -> list[object]:
-    return [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+def _header(path: Path) -> dict[str, Any]:
+    header: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()).split(b"\n", 1)[0])
+    return header
 
 
-def _rewrite(path: Path, lines: list[object]) -> None:
-    body = b"".join(json.dumps(line, ensure_ascii=False).encode() + b"\n" for line in lines)
-    path.write_bytes(gzip.compress(body))
+def _pieces(path: Path) -> list[tuple[object, int, int]]:
+    """Each mark and part of a format 3 snapshot: (its value, where it starts and ends in
+    the uncompressed stream); a part's value is (field, value)."""
+    out: list[tuple[object, int, int]] = []
+    builders = Builders(classes(SalonState))
+    with gzip.open(path, "rb") as stream:
+        stream.readline()
+        while True:
+            start = stream.tell()
+            mark = fresh_unpickler(stream).load()
+            out.append((mark, start, stream.tell()))
+            if mark[0] == "end":
+                return out
+            unpickler = fresh_unpickler(stream, builders)
+            for _ in range(mark[2]):
+                start = stream.tell()
+                part = unpickler.load()
+                out.append((part, start, stream.tell()))
+
+
+def _spliced(path: Path, pieces: list[tuple[int, int]], header: dict[str, Any] | None = None,
+             ) -> None:
+    """Rewrite ``path`` as its header (or ``header``) and the byte ranges ``pieces`` of its
+    uncompressed body."""
+    raw = gzip.decompress(path.read_bytes())
+    head, _ = raw.split(b"\n", 1)
+    if header is not None:
+        head = json.dumps(header, ensure_ascii=False).encode()
+    body = b"".join(raw[start:end] for start, end in pieces)
+    path.write_bytes(gzip.compress(head + b"\n" + body))
+
+
+def _ranges(path: Path) -> list[tuple[int, int]]:
+    return [(start, end) for _, start, end in _pieces(path)]
 
 
 def test_the_demo_day_reads_back_as_the_state_it_was_written_from(tmp_path: Path) -> None:
@@ -84,18 +119,20 @@ def test_any_points_and_debt_history_reads_back_exactly(
     assert _round_trip(salon.state, tmp_path) == salon.state
 
 
-def test_equal_ids_and_times_are_one_object_after_reading(tmp_path: Path) -> None:
+def test_equal_times_and_amounts_and_one_object_in_a_slice_are_one_after_reading(
+    tmp_path: Path,
+) -> None:
     with busy_store(tmp_path / "store", members=5, sales=20) as (store, _):
-        read = _round_trip(store.state, tmp_path / "snaps")
-    member_ids = {m: m for m in read.members.members}
-    for m in read.points._lots:
-        assert m is member_ids[m]  # one string for the member in every slice
-    for m, lot_ids in read.accounts.member_lots.items():
-        assert m is member_ids[m]
-        for lot_id in lot_ids:
-            assert read.accounts.lots[lot_id].member_id is member_ids[m]
+        written = store.state
+        read = _round_trip(written, tmp_path / "snaps")
+    # The book files each lot under its own id: one string, written once, read as one.
+    assert all(key is lot.lot_id for key, lot in written.accounts.lots.items())
+    assert all(key is lot.lot_id for key, lot in read.accounts.lots.items())
     expiries = [lot.expires_at for lots in read.points._lots.values() for lot in lots.values()]
     assert len(expiries) > len({id(e) for e in expiries})  # a shared expiry time, not copies
+    paid = [lot.principal_paid_fen for lot in read.accounts.lots.values()]
+    assert len(paid) > len({id(p) for p in paid})  # equal amounts: one number object
+    assert all(p > 256 for p in paid)  # (not Python's own small numbers, shared anyway)
 
 
 def test_a_large_field_is_written_in_chunks_and_read_back_in_order(
@@ -106,29 +143,94 @@ def test_a_large_field_is_written_in_chunks_and_read_back_in_order(
         state = store.state
         snaps = _snapshots(tmp_path / "snaps")
         path = snaps.write(1, "2026-11-23T02:00:00+00:00", state)
-    member_lines = [x for x in _lines(path) if isinstance(x, list) and x[:2] == [
-        "members", "members"]]
-    assert [len(x[2]) for x in member_lines] == [3, 3, 3, 1]
+    member_parts = [value for value, *_ in _pieces(path)
+                    if isinstance(value, tuple) and value[0] == "members"
+                    and isinstance(value[1], dict)]
+    assert [len(part) for _, part in member_parts] == [3, 3, 3, 1]
     _, read = snaps.read(path)
     assert list(read.members.members) == list(state.members.members)
     assert list(read.accounts.lots) == list(state.accounts.lots)  # oldest first, as spent
     assert read == state
 
 
-def test_a_snapshot_cut_short_or_without_its_end_line_is_not_read(tmp_path: Path) -> None:
+def test_a_snapshot_cut_short_or_without_its_end_mark_is_not_read(tmp_path: Path) -> None:
     with busy_store(tmp_path / "store", members=3, sales=4) as (store, _):
         snaps = _snapshots(tmp_path / "snaps")
         path = snaps.write(1, "2026-11-23T02:00:00+00:00", store.state)
-    lines = _lines(path)
-    _rewrite(path, lines[:-1])
-    with pytest.raises(ValueError, match="no end line"):
+    whole = path.read_bytes()
+    pieces = _pieces(path)
+    ranges = [(start, end) for _, start, end in pieces]
+    assert pieces[-1][0] == ("end", "", len(snaps._slices))
+    _spliced(path, ranges[:-1])
+    with pytest.raises(ValueError, match="no end mark"):
         snaps.read(path)
-    _rewrite(path, [*lines[:5], *lines[6:]])
+    # A whole slice gone, its mark and its parts: the end mark counts one slice more.
+    marks = [i for i, (value, *_) in enumerate(pieces) if value[0] == "slice"]
+    path.write_bytes(whole)
+    _spliced(path, ranges[:marks[1]] + ranges[marks[2]:])
     with pytest.raises(ValueError, match="ends after"):
         snaps.read(path)
-    path.write_bytes(gzip.compress(b"".join(json.dumps(x).encode() + b"\n" for x in lines))[:-9])
+    # One part gone: the next slice's mark is read where a part belongs.
+    path.write_bytes(whole)
+    _spliced(path, ranges[:marks[1] + 1] + ranges[marks[1] + 2:])
+    with pytest.raises(ValueError):
+        snaps.read(path)
+    path.write_bytes(whole[:-9])
     with pytest.raises(ValueError, match="unreadable"):
         snaps.read(path)
+
+
+class _Planted:
+    """What a crafted snapshot could hide in a part: a call of os.system on reading."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, (f"touch {self.flag}",))
+
+
+def test_a_snapshot_that_names_a_function_is_refused_and_nothing_is_called(
+    tmp_path: Path,
+) -> None:
+    with busy_store(tmp_path / "store", members=3, sales=4) as (store, _):
+        snaps = _snapshots(tmp_path / "snaps")
+        path = snaps.write(1, "2026-11-23T02:00:00+00:00", store.state)
+    flag = tmp_path / "ran"
+    pieces = _pieces(path)
+    ranges = [(start, end) for _, start, end in pieces]
+    raw = gzip.decompress(path.read_bytes())
+    head = raw.split(b"\n", 1)[0]
+    planted = pickle.dumps(("staff", _Planted(flag)), protocol=5)
+    first_part = 1  # after the first slice's mark
+    body = raw[ranges[0][0]:ranges[0][1]] + planted + b"".join(
+        raw[start:end] for start, end in ranges[first_part + 1:])
+    path.write_bytes(gzip.compress(head + b"\n" + body))
+    with pytest.raises(ValueError, match=r"names no code; this one names posix\.system"):
+        snaps.read(path)
+    assert not flag.exists()
+    # A builder id of no class of this build's is refused as well.
+    forged = io.BytesIO()
+    _NamingIds(forged, protocol=5).dump(("staff", "planted"))
+    forged.seek(0)
+    with pytest.raises(pickle.UnpicklingError, match=r"no class salon\.nowhere\.Thing"):
+        fresh_unpickler(forged, Builders(classes(SalonState))).load()
+
+
+class _NamingIds(pickle.Pickler):
+    def persistent_id(self, obj: object) -> str | None:
+        return "salon.nowhere.Thing" if obj == "planted" else None
+
+
+def test_a_state_holding_a_value_of_no_class_of_its_layout_is_not_written(
+    tmp_path: Path,
+) -> None:
+    state_type, rec, kind = _state_type(1)
+    state = state_type()
+    state.book.recs = {"r": rec("a", kind("a"), 1, 2), "x": tmp_path}  # a Path: not ours
+    with pytest.raises(TypeError, match="cannot hold"):
+        Snapshots(tmp_path, STORE_ID, state_type).write(1, "2026-11-23T02:00:00+00:00", state)
+    assert not list(tmp_path.glob("*.snap"))  # nothing half-written is left
 
 
 def _newest_snapshot(data: Path) -> Path:
@@ -173,12 +275,10 @@ def test_a_snapshot_whose_fields_cannot_be_matched_is_passed_over_for_a_journal_
     with busy_store(tmp_path) as (store, _):
         before = state_json(store.state)
     path = _newest_snapshot(tmp_path)
-    lines = _lines(path)
-    header = lines[0]
-    assert isinstance(header, dict)
+    header = _header(path)
     header["layout"] = "0123456789abcdef"  # another build's classes ...
     del header["fields"]  # ... and no names to match them by
-    _rewrite(path, lines)
+    _spliced(path, _ranges(path), header)
     with pytest.raises(ValueError, match="without its field names"):
         _snapshots(tmp_path / "snapshots").read(path)
     again = open_store(tmp_path)
@@ -190,22 +290,34 @@ def test_a_snapshot_whose_fields_cannot_be_matched_is_passed_over_for_a_journal_
 def test_a_field_added_without_a_default_makes_an_older_snapshot_unreadable(
     tmp_path: Path,
 ) -> None:
-    with busy_store(tmp_path / "store", members=3, sales=3) as (store, _):
-        snaps = _snapshots(tmp_path / "snaps")
-        path = snaps.write(1, "2026-11-23T02:00:00+00:00", store.state)
-    lines = _lines(path)
-    header = lines[0]
-    assert isinstance(header, dict)
-    member_fields = header["fields"]["salon.member_book.Member"]
-    member_fields.remove("name")  # as if Member.name were new in this build, and required
-    header["layout"] = "0123456789abcdef"
-    for line in lines[1:]:
-        if isinstance(line, list) and line[:2] == ["members", "members"]:
-            for packed in line[2].values():
-                del packed[1]
-    _rewrite(path, lines)
-    with pytest.raises(ValueError, match="Member lacks the field 'name'"):
-        snaps.read(path)
+    old_type, rec, kind = _state_type(1)
+    old_state = old_type()
+    old_state.book.recs = {"r": rec("a", kind("a"), 1, 2)}
+    written = Snapshots(tmp_path, STORE_ID, old_type).write(1, "2026-11-23T02:00:00+00:00",
+                                                             old_state)
+    # The next build's record has a field "since", and no default for it.
+    since = make_dataclass("Rec", [("name", str), ("kind", kind), ("old", int), ("n", int),
+                                   ("since", int)], frozen=True, slots=True)
+    book = make_dataclass("Book", [("recs", dict[str, since], field(default_factory=dict)),
+                                   ("gone", int, field(default=0))])
+    new_type = make_dataclass("State", [("book", book, field(default_factory=book))])
+    with pytest.raises(ValueError, match="Rec lacks the field 'since'"):
+        Snapshots(tmp_path, STORE_ID, new_type).read(written)
+
+
+def test_a_field_whose_type_changed_makes_an_older_snapshot_unreadable(tmp_path: Path) -> None:
+    old_type, rec, kind = _state_type(1)
+    old_state = old_type()
+    old_state.book.recs = {"r": rec("a", kind("a"), 1, 2)}
+    written = Snapshots(tmp_path, STORE_ID, old_type).write(1, "2026-11-23T02:00:00+00:00",
+                                                             old_state)
+    texts = make_dataclass("Rec", [("name", str), ("kind", kind), ("old", int), ("n", str)],
+                           frozen=True, slots=True)  # n is text now
+    book = make_dataclass("Book", [("recs", dict[str, texts], field(default_factory=dict)),
+                                   ("gone", int, field(default=0))])
+    new_type = make_dataclass("State", [("book", book, field(default_factory=book))])
+    with pytest.raises(ValueError, match=r"Rec.n was written as <class 'int'>"):
+        Snapshots(tmp_path, STORE_ID, new_type).read(written)
 
 
 def test_a_format_1_snapshot_is_still_read(tmp_path: Path) -> None:
@@ -221,6 +333,25 @@ def test_a_format_1_snapshot_is_still_read(tmp_path: Path) -> None:
     assert again.snapshot_seq == seq  # loaded, not replayed
     assert state_json(again.state) == before
     again.close()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_format_2_snapshot_is_still_read(tmp_path: Path) -> None:
+    # The demo day's state, snapshotted by the build before format 3 (JSON lines), and
+    # that state's journal-codec JSON, written by the same build.
+    path = tmp_path / f"{7:020d}.snap"
+    path.write_bytes((FIXTURES / "format2.snap").read_bytes())
+    assert _header(path)["format"] == 2
+    seq, read = _snapshots(tmp_path).read(path)
+    assert seq == 7
+    expected = json.loads((FIXTURES / "format2-state.json").read_text(encoding="utf-8"))
+    assert state_json(read) == expected
+    # Written again, it is format 3, and reads back as the same state.
+    again = _round_trip(read, tmp_path / "again")
+    assert _header(_snapshots(tmp_path / "again").paths()[0])["format"] == 3
+    assert state_json(again) == expected
 
 
 def test_a_copy_does_not_see_what_is_committed_after_it(tmp_path: Path) -> None:
@@ -285,40 +416,3 @@ def test_the_layout_changes_with_any_field_type_or_enum_value() -> None:
     assert _layout_of(("a",), note=True) != base
     assert _layout_of(("a", "b")) != base
     assert _layout_of(("a",), count=str) != base
-
-
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5)
-    | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: st.lists(inner, max_size=40)
-    | st.dictionaries(st.text(max_size=4) | st.integers(-3, 3), inner, max_size=40)
-    | st.tuples(inner, inner),
-    max_leaves=200,
-)
-
-
-@given(_json_values)
-@settings(max_examples=300, deadline=None)
-def test_a_line_written_entry_by_entry_is_the_text_one_call_makes(value: object) -> None:
-    assert snapshots_module._text(value) == json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"))
-
-
-def test_a_big_line_is_encoded_in_calls_of_one_entry_or_a_few(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A field like commissions._by_staff: few keys, each a long list of records.
-    value = {f"S{s:03d}": [[f"T{s}-{i}", s, i * 100, "2026-12-01"] for i in range(3000)]
-             for s in range(6)}
-    sizes: list[int] = []
-    real = snapshots_module._plain
-
-    def counted(v: object) -> str:
-        text = real(v)
-        sizes.append(len(text))
-        return text
-
-    monkeypatch.setattr(snapshots_module, "_plain", counted)
-    text = snapshots_module._text(value)
-    assert text == real(value)
-    assert len(text) > 500_000 and max(sizes) < 100  # one record per call, not the line

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import subprocess
 import sys
@@ -11,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_store.snapshots import Snapshots
 from hub.cli import main
+from salon.state import STATE_VERSION, SalonState
 from tests.store_support import STORE_ID, busy_store, open_store, state_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,10 +71,10 @@ def test_verify_passes_a_sound_store_and_fails_a_snapshot_that_disagrees(
     code, out, _ = _run(capsys, "verify", "--data-dir", str(data), "--lang", "en")
     assert code == 0 and "no differences" in out
     (snap,) = (data / "snapshots").glob("*.snap")
-    lines = [json.loads(line) for line in gzip.decompress(snap.read_bytes()).splitlines()]
-    (version,) = [x for x in lines if isinstance(x, list) and x[:2] == ["catalog", "version"]]
-    version[2] = 999  # what HQ never sent
-    snap.write_bytes(gzip.compress(b"".join(json.dumps(line).encode() + b"\n" for line in lines)))
+    snaps = Snapshots(data / "snapshots", STORE_ID, SalonState, state_version=STATE_VERSION)
+    seq, state = snaps.read(snap)
+    state.catalog.version = 999  # what HQ never sent
+    snaps.write(seq, "2026-11-23T02:00:00+00:00", state)  # in place of the sound one
     code, out, _ = _run(capsys, "verify", "--data-dir", str(data), "--lang", "en")
     assert code == 1
     assert "problem(s) found" in out and "catalog.version: 999" in out
