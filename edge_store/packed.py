@@ -43,7 +43,9 @@ from edge_store.codec import (
     optional_arg,
 )
 
-__all__ = ["Reader", "Schema", "assemble", "classes", "field_types", "layout", "schema"]
+__all__ = [
+    "Reader", "Schema", "SharedTimes", "assemble", "classes", "field_types", "layout", "schema",
+]
 
 Schema = dict[str, list[str]]
 """Each dataclass (``module.qualname``) → its fields in the order a snapshot packs them."""
@@ -53,6 +55,28 @@ Fn = Callable[[Any], Any]
 
 def _same(v: Any) -> Any:
     return v
+
+
+class SharedTimes:
+    """Times and days read from their ISO text, equal ones as one object."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, datetime] = {}
+        self._days: dict[str, date] = {}
+
+    def time(self, text: str) -> datetime:
+        found = self._times.get(text)
+        if found is None:
+            found = self._times[text] = datetime.fromisoformat(text)
+            if found.tzinfo is None:
+                raise CodecError(f"time without a zone: {text!r}")
+        return found
+
+    def day(self, text: str) -> date:
+        found = self._days.get(text)
+        if found is None:
+            found = self._days[text] = date.fromisoformat(text)
+        return found
 
 
 class Reader:
@@ -66,8 +90,7 @@ class Reader:
         self._written = written or {}
         self._strs: dict[str, str] = {}
         self._ints: dict[int, int] = {}
-        self._times: dict[str, datetime] = {}
-        self._days: dict[str, date] = {}
+        self._when = SharedTimes()
         self._fns: dict[Any, Fn | None] = {}
 
     def read(self, data: Any, tp: Any) -> Any:
@@ -87,20 +110,6 @@ class Reader:
             self._fns[tp] = self._build(tp)
         return self._fns[tp]
 
-    def _time(self, v: str) -> datetime:
-        found = self._times.get(v)
-        if found is None:
-            found = self._times[v] = datetime.fromisoformat(v)
-            if found.tzinfo is None:
-                raise CodecError(f"time without a zone: {v!r}")
-        return found
-
-    def _day(self, v: str) -> date:
-        found = self._days.get(v)
-        if found is None:
-            found = self._days[v] = date.fromisoformat(v)
-        return found
-
     def _build(self, tp: Any) -> Fn | None:
         if tp is str:
             share_str = self._strs.setdefault
@@ -111,9 +120,9 @@ class Reader:
         if tp in (bool, type(None)):
             return None
         if tp is datetime:
-            return self._time
+            return self._when.time
         if tp is date:
-            return self._day
+            return self._when.day
         inner = optional_arg(tp)
         if inner is not None:
             fn = self._unpacker(inner)

@@ -37,7 +37,7 @@ from enum import Enum
 from typing import Any
 
 from edge_store.codec import CodecError, compile_fn, construct, init_fields
-from edge_store.packed import Schema
+from edge_store.packed import Schema, SharedTimes
 
 __all__ = ["PROTOCOL", "UNPICKLE_ERRORS", "Builders", "Reducers", "dump_with", "fresh_unpickler"]
 
@@ -161,23 +161,7 @@ class Builders(dict[str, Callable[..., Any]]):
         self._classes = classes
         self._written = written or {}
         self._ints: dict[int, int] = {}
-        self._times: dict[str, datetime] = {}
-        self._days: dict[str, date] = {}
-
-    def _time(self, text: str) -> datetime:
-        """The time ``text`` says; equal times in a snapshot are one object."""
-        found = self._times.get(text)
-        if found is None:
-            found = self._times[text] = datetime.fromisoformat(text)
-            if found.tzinfo is None:
-                raise CodecError(f"time without a zone: {text!r}")
-        return found
-
-    def _day(self, text: str) -> date:
-        found = self._days.get(text)
-        if found is None:
-            found = self._days[text] = date.fromisoformat(text)
-        return found
+        self._when = SharedTimes()  # equal times in a snapshot are one object
 
     def __missing__(self, pid: Any) -> Callable[..., Any]:
         fn = self[pid] = self._builder(pid)
@@ -185,9 +169,9 @@ class Builders(dict[str, Callable[..., Any]]):
 
     def _builder(self, pid: Any) -> Callable[..., Any]:
         if pid == _TIME:
-            return self._time
+            return self._when.time
         if pid == _DAY:
-            return self._day
+            return self._when.day
         if pid == _DICT:
             return dict
         if type(pid) is not str:
