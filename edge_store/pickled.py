@@ -39,7 +39,8 @@ from typing import Any
 from edge_store.codec import CodecError, compile_fn, construct, init_fields
 from edge_store.packed import Schema, SharedTimes
 
-__all__ = ["PROTOCOL", "UNPICKLE_ERRORS", "Builders", "Reducers", "dump_with", "fresh_unpickler"]
+__all__ = ["PROTOCOL", "UNPICKLE_ERRORS", "Builders", "Reducers", "SlicePickler",
+           "fresh_unpickler"]
 
 PROTOCOL = 5
 
@@ -62,74 +63,97 @@ class _Tag:
         raise TypeError(f"{self.pid} is a snapshot's builder id, not a function")
 
 
-class Reducers(dict[type, Callable[[Any], Any]]):
+Same = Callable[[str, str], str]
+"""``dict.setdefault`` of a slice's texts: the first of equal strings, for all of them."""
+
+
+class Reducers(dict[type, Callable[[Any, Same], Any]]):
     """Type → its reduction to a tag and field values; the types of ``classes`` only."""
 
     def __init__(self, classes: dict[str, type]) -> None:
         super().__init__()
         self._classes = classes
 
-    def __missing__(self, cls: type) -> Callable[[Any], Any]:
+    def __missing__(self, cls: type) -> Callable[[Any, Same], Any]:
         fn = self[cls] = self._reducer(cls)
         return fn
 
-    def _reducer(self, cls: type) -> Callable[[Any], Any]:
+    def _reducer(self, cls: type) -> Callable[[Any, Same], Any]:
         if cls is datetime or cls is date:
             tag = _Tag(_TIME if cls is datetime else _DAY)
-            return lambda v: (tag, (v.isoformat(),))
+            return lambda v, same: (tag, (v.isoformat(),))
         if cls is defaultdict:  # a book's counts: read back as a dict, made one again
             dict_tag = _Tag(_DICT)
-            return lambda v: (dict_tag, (dict(v),))
+            return lambda v, same: (dict_tag, (dict(v),))
         name = f"{cls.__module__}.{cls.__qualname__}"
         if self._classes.get(name) is not cls:
             raise TypeError(f"a snapshot cannot hold {cls!r}: not of the state's layout")
         if issubclass(cls, Enum):
             enum_tag = _Tag(_ENUM + name)
-            return lambda v: (enum_tag, (v.value,))
+            return lambda v, same: (enum_tag, (v.value,))
         names = [field for field, *_ in init_fields(cls)]
         record_tag = _Tag(name)
         if not names:
-            return lambda v: (record_tag, ())
+            return lambda v, same: (record_tag, ())
         if len(names) == 1:
             one = operator.attrgetter(names[0])
-            return lambda v: (record_tag, (one(v),))
+            return lambda v, same: (record_tag, (_shared(one(v), same),))
         fields = operator.attrgetter(*names)
-        return lambda v: (record_tag, fields(v))
+        # Equal text in the fields of a slice's records is written as one object.
+        return lambda v, same: (record_tag, tuple([
+            same(x, x) if type(x) is str else x for x in fields(v)]))
+
+
+def _shared(x: Any, same: Same) -> Any:
+    return same(x, x) if type(x) is str else x
 
 
 class _Pickler(pickle.Pickler):
-    def __init__(self, file: Any, reducers: Reducers) -> None:
+    def __init__(self, file: Any, reducers: Reducers, same: Same) -> None:
         super().__init__(file, protocol=PROTOCOL)
         self._reduce = reducers.__getitem__
+        self._same = same
 
     def reducer_override(self, obj: Any) -> Any:
         # Called for every object but None, bools, numbers, text, bytes and exact tuples,
         # lists, dicts and sets (those pickle themselves, without a callable).
-        return self._reduce(type(obj))(obj)
+        return self._reduce(type(obj))(obj, self._same)
 
     def persistent_id(self, obj: Any) -> str | None:
         return obj.pid if type(obj) is _Tag else None
 
 
-def dump_with(reducers: Reducers) -> Callable[[Any], bytes]:
-    """A function pickling values one after another with one memo: an object written
-    again is a reference to the first, and reads back as that same object."""
-    chunks: list[bytes] = []
+class SlicePickler:
+    """Pickles the parts of one slice one after another with one memo: an object written
+    again is a reference to the first, and reads back as that same object.
 
-    class _Sink:
-        def write(self, data: bytes) -> int:
-            chunks.append(bytes(data))
-            return len(data)
+    Equal strings become one object before they are written (in records' fields and in
+    the keys of a part that is a dict): the live state holds many copies of one id (each
+    command and each replayed event brings its own), and the memo shares objects, not
+    values. Measured on a 200,000-sale state whose every string was its own object: read
+    back, 128 MiB without this and 111 with it (103 for the same state with its strings
+    shared when written); the write's peak grew from 37 to 64 MiB over the state.
+    """
 
-    pickler = _Pickler(_Sink(), reducers)
+    def __init__(self, reducers: Reducers) -> None:
+        self._chunks: list[bytes] = []
+        texts: dict[str, str] = {}
+        self._same: Same = texts.setdefault
+        self._pickler = _Pickler(self, reducers, self._same)
 
-    def dump(value: Any) -> bytes:
-        pickler.dump(value)
-        out = b"".join(chunks)
-        chunks.clear()
+    def write(self, data: bytes) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def dump(self, field: str, part: Any) -> bytes:
+        """The pickle of ``(field, part)``."""
+        if type(part) is dict:
+            same = self._same
+            part = {same(k, k) if type(k) is str else k: v for k, v in part.items()}
+        self._pickler.dump((field, part))
+        out = b"".join(self._chunks)
+        self._chunks.clear()
         return out
-
-    return dump
 
 
 class _Unpickler(pickle.Unpickler):

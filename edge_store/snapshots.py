@@ -51,7 +51,7 @@ from edge_store.pickled import (
     UNPICKLE_ERRORS,
     Builders,
     Reducers,
-    dump_with,
+    SlicePickler,
     fresh_unpickler,
 )
 from salon.indexes import DERIVED
@@ -134,9 +134,9 @@ class Snapshots:
             book = getattr(state, name)
             parts = [(field, part) for field in fields for part in _parts(getattr(book, field))]
             yield _mark("slice", name, len(parts))
-            dump = dump_with(self._reducers)
-            for part in parts:
-                yield dump(part)
+            pickler = SlicePickler(self._reducers)
+            for field, part in parts:
+                yield pickler.dump(field, part)
             count += 1
         yield _mark("end", "", count)
 

@@ -27,7 +27,7 @@ from test_points_compaction import MOBILES, OPS, run
 
 from edge_store import snapshots as snapshots_module
 from edge_store.capture import copy_of
-from edge_store.codec import encode
+from edge_store.codec import decode, encode
 from edge_store.packed import classes, layout
 from edge_store.pickled import Builders, fresh_unpickler
 from edge_store.snapshots import Snapshots
@@ -416,3 +416,19 @@ def test_the_layout_changes_with_any_field_type_or_enum_value() -> None:
     assert _layout_of(("a",), note=True) != base
     assert _layout_of(("a", "b")) != base
     assert _layout_of(("a",), count=str) != base
+
+
+def test_equal_text_written_as_separate_objects_reads_back_as_one(tmp_path: Path) -> None:
+    # As in a live store: every command and replayed event brings its own copy of an id.
+    with busy_store(tmp_path / "store", members=5, sales=20) as (store, _):
+        separate = decode(json.loads(json.dumps(encode(store.state, SalonState))), SalonState)
+    separate.reindex()
+    lots = list(separate.accounts.lots.items())
+    assert any(key is not lot.lot_id for key, lot in lots)  # copies, before writing
+    read = _round_trip(separate, tmp_path / "snaps")
+    assert all(key is lot.lot_id for key, lot in read.accounts.lots.items())
+    by_member: dict[str, set[int]] = {}
+    for lot in read.accounts.lots.values():
+        by_member.setdefault(lot.member_id, set()).add(id(lot.member_id))
+    assert all(len(ids) == 1 for ids in by_member.values())  # one string per member
+    assert any(len(lots_of) > 1 for lots_of in read.accounts.member_lots.values())
