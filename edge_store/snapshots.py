@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = 3
 CHUNK = 1000
-"""Entries of a dict or list per line: bounds what reading holds at once."""
+"""Entries of a dict or list per part (a line in format 2): bounds what reading holds at once."""
 _SUFFIX = ".snap"
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError)
 
@@ -207,6 +207,9 @@ class Snapshots:
         fields = header.get("fields")
         if not isinstance(fields, dict):
             raise ValueError(f"state layout {header.get('layout')} without its field names")
+        if not all(type(names) is list and all(type(n) is str for n in names)
+                   for names in fields.values()):
+            raise ValueError("field names that are not lists of text")
         types = header.get("types", {})
         for cls, written in types.items() if isinstance(types, dict) else ():
             ours = self.types.get(cls, {})

@@ -432,3 +432,15 @@ def test_equal_text_written_as_separate_objects_reads_back_as_one(tmp_path: Path
         by_member.setdefault(lot.member_id, set()).add(id(lot.member_id))
     assert all(len(ids) == 1 for ids in by_member.values())  # one string per member
     assert any(len(lots_of) > 1 for lots_of in read.accounts.member_lots.values())
+
+
+def test_a_header_whose_field_names_are_not_lists_of_text_is_refused(tmp_path: Path) -> None:
+    with busy_store(tmp_path / "store", members=3, sales=3) as (store, _):
+        snaps = _snapshots(tmp_path / "snaps")
+        path = snaps.write(1, "2026-11-23T02:00:00+00:00", store.state)
+    header = _header(path)
+    header["layout"] = "0123456789abcdef"
+    header["fields"]["salon.member_book.Member"] = "member_idname"  # text, not a list
+    _spliced(path, _ranges(path), header)
+    with pytest.raises(ValueError, match="not lists of text"):
+        snaps.read(path)
