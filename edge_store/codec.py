@@ -21,7 +21,7 @@ import functools
 import types
 import typing
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -116,10 +116,25 @@ def optional_arg(tp: Any) -> Any | None:
     return None
 
 
-def init_fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
-    """(name, resolved type, has default, default value or factory) of a dataclass's init fields."""
+InitField = tuple[str, Any, bool, Any]
+"""(name, resolved type, has default, default value or factory) of one init field."""
+
+
+_INIT_FIELDS: dict[type, tuple[InitField, ...]] = {}
+
+
+def init_fields(cls: type) -> tuple[InitField, ...]:
+    """The init fields of a dataclass, as ``InitField``; resolved once per class (the
+    type hints are evaluated from their text: a start-up asks for each class's many times)."""
+    found = _INIT_FIELDS.get(cls)
+    if found is None:
+        found = _INIT_FIELDS[cls] = _resolve_fields(cls)
+    return found
+
+
+def _resolve_fields(cls: type) -> tuple[InitField, ...]:
     hints = typing.get_type_hints(cls)
-    out: list[tuple[str, Any, bool, Any]] = []
+    out: list[InitField] = []
     for f in dataclasses.fields(cls):
         if f.metadata.get("transient"):
             continue  # wiring attached at run time (an archive port), not data
@@ -131,7 +146,7 @@ def init_fields(cls: type) -> list[tuple[str, Any, bool, Any]]:
             out.append((f.name, hints[f.name], True, f.default_factory))
         else:
             out.append((f.name, hints[f.name], False, None))
-    return out
+    return tuple(out)
 
 
 def _build_encoder(tp: Any) -> Encoder:
@@ -191,7 +206,7 @@ def _dataclass_encoder(cls: type) -> Encoder:
 
 
 def field_values(
-    fields: list[tuple[str, Any, bool, Any]], encoder_of: Callable[[Any], Encoder | None],
+    fields: Sequence[InitField], encoder_of: Callable[[Any], Encoder | None],
     env: dict[str, Any],
 ) -> list[str]:
     """Per field, the source of its encoded value: ``v.name``, or ``eN(v.name)`` with the

@@ -25,6 +25,7 @@ per field costs a call per value, which at this scale is the whole budget.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import typing
 from collections import defaultdict
@@ -218,25 +219,34 @@ def _qualname(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _walk(tp: Any, visit: Callable[[type], None]) -> None:
-    """Call ``visit`` once on every dataclass and enum class reachable from ``tp``."""
+@functools.cache
+def _reachable(tp: Any) -> tuple[type, ...]:
+    """Every dataclass and enum class reachable from ``tp``, each once, in the order found."""
     seen: set[Any] = set()
+    found: list[type] = []
 
     def walk(t: Any) -> None:
         if t in seen:
             return
         seen.add(t)
         if isinstance(t, type) and dataclasses.is_dataclass(t):
-            visit(t)
+            found.append(t)
             for _, ftp, *_ in init_fields(t):
                 walk(ftp)
         elif isinstance(t, type) and issubclass(t, Enum):
-            visit(t)
+            found.append(t)
         else:
             for arg in typing.get_args(t):
                 walk(arg)
 
     walk(tp)
+    return tuple(found)
+
+
+def _walk(tp: Any, visit: Callable[[type], None]) -> None:
+    """Call ``visit`` once on every dataclass and enum class reachable from ``tp``."""
+    for t in _reachable(tp):
+        visit(t)
 
 
 def schema(tp: Any) -> Schema:

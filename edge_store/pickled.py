@@ -1,4 +1,4 @@
-"""Snapshot format 3: the state's records as pickles whose only callables are the snapshot's.
+"""Snapshot formats 3 and 4: the state's records as pickles whose only callables are the snapshot's.
 
 Reading a snapshot is most of a start-up, and at years of sales JSON was its cost: the
 text parsed into a tree of values, then every record built from its array by generated
@@ -13,10 +13,12 @@ means running what it names. Here it names none. ``find_class`` refuses every gl
 so a snapshot cannot reach a module, a class or a function. The only callables a
 snapshot's pickles can call are the builders that its persistent ids name (``Builders``):
 one per dataclass and enum of the state's own layout, the reading of an ISO time or
-day, and ``dict``. A builder makes its record from the fields given, as the journal's
-decoder does (``codec.construct``), never running code of the record's class. A damaged
-or crafted file can so at worst fail to read or read as wrong values of the state's
-own types; the gzip CRC and length catch a damaged one.
+day, ``dict``, and ``more``, which gives back the dict or list of a large field's first
+part for the entries of a later part to go into (format 4). A builder makes its record
+from the fields given, as the journal's decoder does (``codec.construct``), never
+running code of the record's class. A damaged or crafted file can so at worst fail to
+read or read as wrong values of the state's own types; the gzip CRC and length catch a
+damaged one.
 
 Each record is written as its builder's id and its fields' values in declaration
 order; the snapshot's header names each class's fields in that order and their types,
@@ -48,7 +50,7 @@ UNPICKLE_ERRORS = (pickle.UnpicklingError, TypeError, KeyError, IndexError, Attr
                    OverflowError, RecursionError)
 """What unpickling damaged or foreign bytes raises besides ValueError and EOFError."""
 
-_TIME, _DAY, _DICT, _ENUM = "time", "day", "dict", "enum:"
+_TIME, _DAY, _DICT, _MORE, _ENUM = "time", "day", "dict", "more", "enum:"
 
 
 class _Tag:
@@ -108,6 +110,38 @@ def _shared(x: Any, same: Same) -> Any:
     return same(x, x) if type(x) is str else x
 
 
+class _More:
+    """The entries of a dict or list after its first part, to go into that first part.
+
+    Pickled as the first part (a reference to it: the slice's memo has it) passed to the
+    ``more`` builder, which gives it back, followed by the entries: the reader's
+    unpickler puts them straight into that dict or list (``SETITEMS`` / ``APPENDS``), so
+    a large field is built once, not as parts merged into it afterwards.
+    """
+
+    __slots__ = ("entries", "first")
+
+    def __init__(self, first: Any, entries: Any) -> None:
+        self.first = first
+        self.entries = entries
+
+
+_MORE_TAG = _Tag(_MORE)
+
+
+def _reduce_more(more: _More) -> Any:
+    if type(more.first) is dict:
+        return _MORE_TAG, (more.first,), None, None, iter(more.entries.items())
+    return _MORE_TAG, (more.first,), None, iter(more.entries), None
+
+
+def _more(target: Any) -> Any:
+    """The ``more`` builder: the dict or list that the entries pickled after it go into."""
+    if type(target) is not dict and type(target) is not list:
+        raise pickle.UnpicklingError(f"more entries for a {type(target).__name__}")
+    return target
+
+
 class _Pickler(pickle.Pickler):
     def __init__(self, file: Any, reducers: Reducers, same: Same) -> None:
         super().__init__(file, protocol=PROTOCOL)
@@ -117,6 +151,8 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         # Called for every object but None, bools, numbers, text, bytes and exact tuples,
         # lists, dicts and sets (those pickle themselves, without a callable).
+        if type(obj) is _More:
+            return _reduce_more(obj)
         return self._reduce(type(obj))(obj, self._same)
 
     def persistent_id(self, obj: Any) -> str | None:
@@ -140,17 +176,36 @@ class SlicePickler:
         texts: dict[str, str] = {}
         self._same: Same = texts.setdefault
         self._pickler = _Pickler(self, reducers, self._same)
+        self._firsts: dict[str, Any] = {}
 
     def write(self, data: bytes) -> int:
         self._chunks.append(bytes(data))
         return len(data)
 
     def dump(self, field: str, part: Any) -> bytes:
-        """The pickle of ``(field, part)``."""
+        """The pickle of ``(field, part)``: the field's value, or its first part."""
         if type(part) is dict:
-            same = self._same
-            part = {same(k, k) if type(k) is str else k: v for k, v in part.items()}
-        self._pickler.dump((field, part))
+            part = self._keys_shared(part)
+        self._firsts[field] = part
+        return self._dump((field, part))
+
+    def dump_more(self, field: str, part: Any) -> bytes:
+        """The pickle of ``(field, value)`` where ``part`` (a dict or list) holds the
+        entries of the field's value after those dumped before: read back, ``value`` is
+        the field's first part, with these entries added to it."""
+        first = self._firsts[field]
+        if type(part) is not type(first) or type(part) not in (dict, list):
+            raise TypeError(f"more of {field} must be a {type(first).__name__}")
+        if type(part) is dict:
+            part = self._keys_shared(part)
+        return self._dump((field, _More(first, part)))
+
+    def _keys_shared(self, part: dict[Any, Any]) -> dict[Any, Any]:
+        same = self._same
+        return {same(k, k) if type(k) is str else k: v for k, v in part.items()}
+
+    def _dump(self, value: Any) -> bytes:
+        self._pickler.dump(value)
         out = b"".join(self._chunks)
         self._chunks.clear()
         return out
@@ -198,6 +253,8 @@ class Builders(dict[str, Callable[..., Any]]):
             return self._when.day
         if pid == _DICT:
             return dict
+        if pid == _MORE:
+            return _more
         if type(pid) is not str:
             raise pickle.UnpicklingError(f"a snapshot's builder id is text, not {pid!r}")
         name = pid.removeprefix(_ENUM)

@@ -1,7 +1,7 @@
 """Snapshots of the whole current state: written atomically, read newest-valid-first.
 
 A snapshot is ``<data>/snapshots/<seq:020d>.snap``, a gzip stream (whose CRC and length
-catch a damaged file) of, in format 3:
+catch a damaged file) of, in format 4:
 
 * a JSON header line ``{"format", "state_version", "layout", "fields", "types", "store",
   "seq", "at"}``, where ``seq`` is the last journal record folded into the state,
@@ -11,9 +11,11 @@ catch a damaged file) of, in format 3:
 * per slice of the state, the pickle ``("slice", name, n)``, then ``n`` pickles
   ``(field, value)`` of its fields, but for the books' indexes (``salon.indexes``:
   rebuilt by the state's ``reindex`` after reading); a large dict or list comes as
-  several parts of up to ``CHUNK`` entries each, in order. The values are pickled as
-  ``edge_store.pickled`` says, whose unpickler can call nothing but the snapshot's
-  own builders;
+  several parts of up to ``CHUNK`` entries each, in order, each after the first
+  pickled so that its entries go straight into the first as it is read (format 3
+  wrote them as dicts and lists of their own, merged after reading: the merge was a
+  tenth of reading a snapshot). The values are pickled as ``edge_store.pickled``
+  says, whose unpickler can call nothing but the snapshot's own builders;
 * the pickle ``("end", "", n)``, the number of slices before it: a file cut short is
   never read as whole.
 
@@ -25,8 +27,8 @@ default, one removed is dropped), so an upgrade keeps its snapshots; one whose v
 no longer fit, or of another state version (``salon.state.STATE_VERSION``: a change of
 meaning), is skipped. Start-up takes the newest snapshot that reads cleanly and replays
 the journal after its ``seq``; a damaged one is skipped (with a log line) for the one
-before it and a longer replay. Formats 1 (one JSON object, fields by name) and 2 (JSON
-lines ``[slice, field, value]``, ``packed.Reader``) are still read.
+before it and a longer replay. Formats 1 (one JSON object, fields by name), 2 (JSON
+lines ``[slice, field, value]``, ``packed.Reader``) and 3 are still read.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ __all__ = ["CHUNK", "SNAPSHOT_FORMAT", "LoadedSnapshot", "Snapshots"]
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
 CHUNK = 1000
 """Entries of a dict or list per part (a line in format 2): bounds what reading holds at once."""
 _SUFFIX = ".snap"
@@ -132,11 +134,12 @@ class Snapshots:
         count = 0
         for name, (_, fields) in self._slices.items():
             book = getattr(state, name)
-            parts = [(field, part) for field in fields for part in _parts(getattr(book, field))]
+            parts = [(field, i, part) for field in fields
+                     for i, part in enumerate(_parts(getattr(book, field)))]
             yield _mark("slice", name, len(parts))
             pickler = SlicePickler(self._reducers)
-            for field, part in parts:
-                yield pickler.dump(field, part)
+            for field, i, part in parts:
+                yield pickler.dump_more(field, part) if i else pickler.dump(field, part)
             count += 1
         yield _mark("end", "", count)
 
@@ -321,6 +324,8 @@ def _parts(value: Any) -> Iterator[Any]:
 def _merge(fields: dict[str, Any], name: str, part: Any) -> None:
     if name not in fields:
         fields[name] = part
+    elif part is fields[name]:
+        pass  # format 4: the part's entries went into the field's first part as it was read
     elif isinstance(part, dict):
         fields[name].update(part)
     elif isinstance(part, list):

@@ -1,4 +1,4 @@
-"""Snapshots (format 3): read back exactly, shared values, chunked parts, guarded layout,
+"""Snapshots (format 4): read back exactly, shared values, chunked parts, guarded layout,
 a pickle that can call nothing but the snapshot's own builders.
 
 Also the copy the store writes in the background (edge_store.capture): what is
@@ -29,7 +29,7 @@ from edge_store import snapshots as snapshots_module
 from edge_store.capture import copy_of
 from edge_store.codec import decode, encode
 from edge_store.packed import classes, layout
-from edge_store.pickled import Builders, fresh_unpickler
+from edge_store.pickled import Builders, Reducers, SlicePickler, fresh_unpickler
 from edge_store.snapshots import Snapshots
 from edge_store.store import StoreOptions
 from edge_store.verify import verify
@@ -57,7 +57,7 @@ def _header(path: Path) -> dict[str, Any]:
 
 
 def _pieces(path: Path) -> list[tuple[object, int, int]]:
-    """Each mark and part of a format 3 snapshot: (its value, where it starts and ends in
+    """Each mark and part of a format 3 or 4 snapshot: (its value, where it starts and ends in
     the uncompressed stream); a part's value is (field, value)."""
     out: list[tuple[object, int, int]] = []
     builders = Builders(classes(SalonState))
@@ -143,14 +143,35 @@ def test_a_large_field_is_written_in_chunks_and_read_back_in_order(
         state = store.state
         snaps = _snapshots(tmp_path / "snaps")
         path = snaps.write(1, "2026-11-23T02:00:00+00:00", state)
-    member_parts = [value for value, *_ in _pieces(path)
+    member_parts = [(value, end - start) for value, start, end in _pieces(path)
                     if isinstance(value, tuple) and value[0] == "members"
                     and isinstance(value[1], dict)]
-    assert [len(part) for _, part in member_parts] == [3, 3, 3, 1]
+    assert len(member_parts) == 4  # 10 members: parts of 3, 3, 3 and 1
+    # Each part after the first reads as the first, its entries put into it: one dict.
+    first = member_parts[0][0][1]
+    assert all(part is first for (_, part), _ in member_parts)
+    assert list(first) == list(state.members.members)
+    # A part holds its own entries only (the first is a reference), so the last is small.
+    sizes = [size for _, size in member_parts]
+    assert sizes[3] < sizes[0] / 2
     _, read = snaps.read(path)
     assert list(read.members.members) == list(state.members.members)
     assert list(read.accounts.lots) == list(state.accounts.lots)  # oldest first, as spent
     assert read == state
+
+
+def test_more_of_a_list_or_a_dict_goes_into_its_first_part() -> None:
+    pickler = SlicePickler(Reducers(classes(SalonState)))
+    stream = io.BytesIO(b"".join([
+        pickler.dump("log", ["a", "b"]), pickler.dump("counts", {"x": 1}),
+        pickler.dump_more("log", ["c"]), pickler.dump_more("counts", {"y": 2}),
+    ]))
+    unpickler = fresh_unpickler(stream, Builders(classes(SalonState)))
+    log, counts, more_log, more_counts = (unpickler.load() for _ in range(4))
+    assert more_log == ("log", ["a", "b", "c"]) and more_log[1] is log[1]
+    assert more_counts == ("counts", {"x": 1, "y": 2}) and more_counts[1] is counts[1]
+    with pytest.raises(TypeError, match="more of log must be a list"):
+        pickler.dump_more("log", {"d": 4})
 
 
 def test_a_snapshot_cut_short_or_without_its_end_mark_is_not_read(tmp_path: Path) -> None:
@@ -219,7 +240,36 @@ def test_a_snapshot_that_names_a_function_is_refused_and_nothing_is_called(
 
 class _NamingIds(pickle.Pickler):
     def persistent_id(self, obj: object) -> str | None:
+        if obj is _more_mark:
+            return "more"
         return "salon.nowhere.Thing" if obj == "planted" else None
+
+
+def _more_mark(target: object) -> object:
+    raise AssertionError("written as the builder id 'more', never called")
+
+
+class _MoreOf:
+    def __init__(self, target: object) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_more_mark, (self.target,))
+
+
+def test_more_entries_go_only_into_a_dict_or_a_list(tmp_path: Path) -> None:
+    # A crafted file's "more" builder given anything else (a time, a record) is refused.
+    builders = Builders(classes(SalonState))
+    for target, found in (("text", "str"), (7, "int")):
+        forged = io.BytesIO()
+        _NamingIds(forged, protocol=5).dump(("staff", _MoreOf(target)))
+        forged.seek(0)
+        with pytest.raises(pickle.UnpicklingError, match=f"more entries for a {found}"):
+            fresh_unpickler(forged, builders).load()
+    forged = io.BytesIO()
+    _NamingIds(forged, protocol=5).dump(("staff", _MoreOf({"a": 1})))
+    forged.seek(0)
+    assert fresh_unpickler(forged, builders).load() == ("staff", {"a": 1})
 
 
 def test_a_state_holding_a_value_of_no_class_of_its_layout_is_not_written(
@@ -346,12 +396,30 @@ def test_a_format_2_snapshot_is_still_read(tmp_path: Path) -> None:
     assert _header(path)["format"] == 2
     seq, read = _snapshots(tmp_path).read(path)
     assert seq == 7
-    expected = json.loads((FIXTURES / "format2-state.json").read_text(encoding="utf-8"))
+    expected = json.loads((FIXTURES / "demo-day-state.json").read_text(encoding="utf-8"))
     assert state_json(read) == expected
-    # Written again, it is format 3, and reads back as the same state.
+    # Written again, it is format 4, and reads back as the same state.
     again = _round_trip(read, tmp_path / "again")
-    assert _header(_snapshots(tmp_path / "again").paths()[0])["format"] == 3
+    assert _header(_snapshots(tmp_path / "again").paths()[0])["format"] == 4
     assert state_json(again) == expected
+
+
+def test_a_format_3_snapshot_with_parts_of_its_own_reads_as_the_state_it_was_written_from(
+    tmp_path: Path,
+) -> None:
+    # The same demo day, snapshotted by the build before format 4 in parts of 3 entries:
+    # each part a dict or list of its own, merged into the field after reading.
+    path = tmp_path / f"{7:020d}.snap"
+    path.write_bytes((FIXTURES / "format3.snap").read_bytes())
+    assert _header(path)["format"] == 3
+    for name, kind in (("staff", dict), ("audit_log", list)):
+        parts = [value for value, *_ in _pieces(path) if isinstance(value, tuple)
+                 and value[0] == name and isinstance(value[1], kind)]
+        assert len(parts) > 1 and len({id(part) for _, part in parts}) == len(parts)
+    seq, read = _snapshots(tmp_path).read(path)
+    assert seq == 7
+    expected = json.loads((FIXTURES / "demo-day-state.json").read_text(encoding="utf-8"))
+    assert state_json(read) == expected
 
 
 def test_a_copy_does_not_see_what_is_committed_after_it(tmp_path: Path) -> None:
