@@ -64,7 +64,8 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT = 4
 CHUNK = 1000
-"""Entries of a dict or list per part (a line in format 2): bounds what reading holds at once."""
+"""Entries of a dict or list per part (a line in format 2): what one pickle call writes
+while it holds the GIL, and what format 2 and 3 read at once."""
 _SUFFIX = ".snap"
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError)
 
@@ -324,7 +325,7 @@ def _parts(value: Any) -> Iterator[Any]:
 def _merge(fields: dict[str, Any], name: str, part: Any) -> None:
     if name not in fields:
         fields[name] = part
-    elif part is fields[name]:
+    elif part is fields[name] and type(part) in (dict, list):
         pass  # format 4: the part's entries went into the field's first part as it was read
     elif isinstance(part, dict):
         fields[name].update(part)

@@ -174,6 +174,26 @@ def test_more_of_a_list_or_a_dict_goes_into_its_first_part() -> None:
         pickler.dump_more("log", {"d": 4})
 
 
+def test_a_snapshot_holding_one_value_twice_is_not_read(tmp_path: Path) -> None:
+    with busy_store(tmp_path / "store", members=3, sales=4) as (store, _):
+        snaps = _snapshots(tmp_path / "snaps")
+        path = snaps.write(1, "2026-11-23T02:00:00+00:00", store.state)
+    pieces = _pieces(path)
+    raw = gzip.decompress(path.read_bytes())
+    head = raw.split(b"\n", 1)[0]
+    body = b""
+    for value, start, end in pieces:
+        if value[0] == "slice" and value[1] == "points":
+            body += pickle.dumps(("slice", "points", value[2] + 1), protocol=5)
+            continue
+        body += raw[start:end]
+        if value[0] == "_next_seq":  # a number: its pickle twice
+            body += raw[start:end]
+    path.write_bytes(gzip.compress(head + b"\n" + body))
+    with pytest.raises(ValueError, match="field _next_seq comes twice"):
+        snaps.read(path)
+
+
 def test_a_snapshot_cut_short_or_without_its_end_mark_is_not_read(tmp_path: Path) -> None:
     with busy_store(tmp_path / "store", members=3, sales=4) as (store, _):
         snaps = _snapshots(tmp_path / "snaps")
