@@ -277,7 +277,7 @@ class _MoreOf:
         return (_more_mark, (self.target,))
 
 
-def test_more_entries_go_only_into_a_dict_or_a_list(tmp_path: Path) -> None:
+def test_more_entries_go_only_into_a_dict_or_a_list() -> None:
     # A crafted file's "more" builder given anything else (a time, a record) is refused.
     builders = Builders(classes(SalonState))
     for target, found in (("text", "str"), (7, "int")):
