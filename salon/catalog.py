@@ -35,6 +35,8 @@ class Service:
     duration_min: int
     staff_levels: tuple[str, ...] = ()
     """Staff levels allowed to do it; empty: anyone."""
+    buffer_min: int = 0
+    """Time after it before the staff member's next appointment (clean-up, 收拾)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from salon.events import Event
 from salon.money import BP_WHOLE, RoundingMode, RoundTo
 
 __all__ = [
+    "AppointmentPolicy",
     "CheckoutPolicy",
     "CommissionBand",
     "CommissionMode",
@@ -201,6 +202,28 @@ class CommissionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class AppointmentPolicy:
+    """Booking rules (预约); minutes unless named otherwise."""
+
+    slot_step_min: int = 15
+    """Free slots are offered at this step from the start of a working span."""
+    book_ahead_days: int = 60
+    cancel_cutoff_min: int = 120
+    """A cancellation later than this before the start is a late one (kept for reports
+    and counted with no-shows)."""
+    check_in_early_min: int = 60
+    """An appointment can be checked in from this long before its start..."""
+    no_show_grace_min: int = 15
+    """...until this long after it; after that it may be marked a no-show."""
+    no_show_flag_count: int = 3
+    """A member with this many no-shows (late cancellations included) ..."""
+    no_show_flag_days: int = 90
+    """...within this many days is flagged at booking."""
+    suggestions: int = 3
+    """Free slots proposed when a booking is refused."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     version: int = 0
     store_name: str = ""
@@ -210,6 +233,7 @@ class StoreConfig:
     points: PointsPolicy = field(default_factory=PointsPolicy)
     checkout: CheckoutPolicy = field(default_factory=CheckoutPolicy)
     commissions: CommissionPolicy = field(default_factory=CommissionPolicy)
+    appointments: AppointmentPolicy = field(default_factory=AppointmentPolicy)
 
 
 @dataclass(frozen=True, kw_only=True)

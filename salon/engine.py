@@ -5,6 +5,7 @@ from __future__ import annotations
 # Importing the modules that define commands registers their handlers.
 from salon import (  # noqa: F401
     admin,
+    appointments,
     checkout,
     commissions,
     coupons,
@@ -13,6 +14,7 @@ from salon import (  # noqa: F401
     points,
     refunds,
     sales,
+    schedules,
     stored_value,
     tickets,
     tiers,

@@ -110,6 +110,18 @@ class ErrorCode(StrEnum):
     REPAY_OVER_DEBT = "ticket.repay_over_debt"  # debt_fen
     PACKAGE_USED = "ticket.package_used"  # card_id: refund it with RefundPackageCard
     PACKAGE_UPGRADE_USED = "ticket.upgrade_card_used"  # card_id, old_card_id
+    # schedules and appointments
+    UNKNOWN_SCHEDULE_EXCEPTION = "schedule.unknown_exception"  # exception_id
+    UNKNOWN_APPOINTMENT = "appointment.unknown"  # appointment_id
+    APPOINTMENT_IN_PAST = "appointment.in_past"
+    APPOINTMENT_TOO_FAR = "appointment.too_far"  # days
+    STORE_CLOSED = "appointment.store_closed"  # day, next_free
+    STAFF_NOT_WORKING = "appointment.staff_not_working"  # staff_id, next_free
+    STAFF_BUSY = "appointment.staff_busy"  # staff_id, next_free
+    NO_STAFF_FREE = "appointment.no_staff_free"  # next_free
+    APPOINTMENT_STATUS = "appointment.status"  # appointment_id, status
+    NO_SHOW_TOO_EARLY = "appointment.no_show_too_early"  # minutes
+    CHECK_IN_WINDOW = "appointment.check_in_window"  # minutes_early, minutes_late
 
 
 class DomainError(Exception):

@@ -59,6 +59,10 @@ class Permission(StrEnum):
     CONFIGURE = "configure"
     EXPIRE_BALANCES = "expire_balances"
     RESET_PAYMENT_PIN = "reset_payment_pin"
+    BOOK = "book"
+    """Book, move, cancel and check in appointments (预约)."""
+    MANAGE_SCHEDULE = "manage_schedule"
+    """Set the store's hours and holidays and the staff's schedules (排班)."""
 
 
 _FRONT_DESK = frozenset(
@@ -71,9 +75,11 @@ _FRONT_DESK = frozenset(
         Permission.CHECKOUT,
         Permission.ISSUE_COUPON,
         Permission.EXPIRE_BALANCES,
+        Permission.BOOK,
     }
 )
 _MANAGER = _FRONT_DESK | {
+    Permission.MANAGE_SCHEDULE,
     Permission.BLACKLIST,
     Permission.REFUND_RECHARGE,
     Permission.ADJUST_BALANCE,
@@ -92,7 +98,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission) - {Permission.CONFIGURE},
     Role.MANAGER: frozenset(_MANAGER),
     Role.FRONT_DESK: _FRONT_DESK,
-    Role.STYLIST: frozenset({Permission.REGISTER_MEMBER, Permission.CHECKOUT}),
+    Role.STYLIST: frozenset({Permission.REGISTER_MEMBER, Permission.CHECKOUT, Permission.BOOK}),
 }
 _HQ_PERMISSIONS = frozenset(
     {Permission.CONFIGURE, Permission.MANAGE_STAFF, Permission.ISSUE_COUPON}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from salon.appointments import AppointmentBook
 from salon.catalog import CatalogBook
 from salon.commissions import CommissionBook
 from salon.config import ConfigBook, StoreConfig
@@ -13,6 +14,7 @@ from salon.events import Event
 from salon.members import MemberBook
 from salon.package_cards import PackageBook
 from salon.points import PointsBook
+from salon.schedules import ScheduleBook
 from salon.staff import StaffBook
 from salon.stored_value import StoredValueBook
 from salon.tickets import TicketBook
@@ -43,6 +45,8 @@ class SalonState:
     coupons: CouponBook = field(default_factory=CouponBook)
     commissions: CommissionBook = field(default_factory=CommissionBook)
     tickets: TicketBook = field(default_factory=TicketBook)
+    schedules: ScheduleBook = field(default_factory=ScheduleBook)
+    appointments: AppointmentBook = field(default_factory=AppointmentBook)
 
     @property
     def config(self) -> StoreConfig:
@@ -60,6 +64,8 @@ class SalonState:
         self.coupons.apply(event)
         self.commissions.apply(event)
         self.tickets.apply(event)
+        self.schedules.apply(event)
+        self.appointments.apply(event)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -73,3 +79,4 @@ class SalonState:
         self.coupons.reindex()
         self.catalog.reindex()
         self.tickets.reindex()
+        self.appointments.reindex()

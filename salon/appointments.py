@@ -1,0 +1,605 @@
+"""Appointments (预约): booking, moving, cancelling, check-in, no-shows, free slots.
+
+An appointment holds one staff member from its start for the sum of its services'
+durations and their buffers (``Service.buffer_min``, clean-up after each). It must fit
+inside the staff member's working hours on its local day (``salon.schedules``), which
+lie inside the store's opening hours, and overlap no other live appointment of that
+staff member (booked, checked in or in service). The check and the commit are one step:
+a command is decided against the state under the store's single writer, so of two
+bookings racing for one slot the second is decided after the first is applied, and
+refused. A refusal that a time would cure (closed, not working, busy, nobody free)
+carries the next free slots (``AppointmentRefused.suggestions``).
+
+Statuses: booked → checked in → in service → done, or booked → no-show / cancelled
+(checked in → cancelled too, when the customer leaves before service). Done links
+the ticket that paid for it.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from salon.commands import Command, handles
+from salon.context import Context
+from salon.errors import DomainError, ErrorCode
+from salon.events import Event
+from salon.indexes import INDEX
+from salon.masking import normalize_mobile
+from salon.schedules import at_local, local_day, local_minutes
+from salon.staff import Permission, require
+
+if TYPE_CHECKING:
+    from salon.state import SalonState
+
+__all__ = [
+    "ANY_STAFF",
+    "Appointment",
+    "AppointmentBook",
+    "AppointmentBooked",
+    "AppointmentCancelled",
+    "AppointmentCheckedIn",
+    "AppointmentCompleted",
+    "AppointmentMarkedNoShow",
+    "AppointmentRefused",
+    "AppointmentRescheduled",
+    "AppointmentStarted",
+    "AppointmentStatus",
+    "BookAppointment",
+    "CancelAppointment",
+    "CheckInAppointment",
+    "CompleteAppointment",
+    "MarkNoShow",
+    "RescheduleAppointment",
+    "Slot",
+    "StartAppointment",
+    "day_view",
+    "free_slots",
+    "no_show_count",
+]
+
+ANY_STAFF = ""
+"""``staff_id`` of a booking that lets the system pick a free qualified staff member."""
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    IN_SERVICE = "in_service"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+LIVE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN,
+                  AppointmentStatus.IN_SERVICE})
+"""Statuses that hold the staff member's time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    appointment_id: str
+    code: str
+    """What the customer shows or types at the kiosk to check in (6 digits)."""
+    member_id: str
+    """"" for a walk-in guest, who is known by ``guest_name`` and ``guest_mobile``."""
+    guest_name: str
+    guest_mobile: str
+    service_ids: tuple[str, ...]
+    staff_id: str
+    designated: bool
+    """The customer asked for this staff member (指定), not "anyone"."""
+    start: datetime
+    end: datetime
+    """When the staff member is free again: services and their buffers."""
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    booked_at: datetime | None = None
+    cancel_reason: str = ""
+    late_cancel: bool = False
+    ticket_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    staff_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentBooked(Event):
+    appointment: Appointment
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentRescheduled(Event):
+    appointment_id: str
+    staff_id: str
+    designated: bool
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentCancelled(Event):
+    appointment_id: str
+    reason: str
+    late: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentMarkedNoShow(Event):
+    appointment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentCheckedIn(Event):
+    appointment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentStarted(Event):
+    appointment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentCompleted(Event):
+    appointment_id: str
+    ticket_id: str
+
+
+_STATUS_OF: dict[type[Event], AppointmentStatus] = {
+    AppointmentMarkedNoShow: AppointmentStatus.NO_SHOW,
+    AppointmentCheckedIn: AppointmentStatus.CHECKED_IN,
+    AppointmentStarted: AppointmentStatus.IN_SERVICE,
+}
+
+
+@dataclass
+class AppointmentBook:
+    appointments: dict[str, Appointment] = field(default_factory=dict)
+    by_staff_day: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
+    """``staff_id|YYYY-MM-DD`` (the start's UTC date) → ids of that staff's appointments."""
+    by_code: dict[str, str] = field(default_factory=dict, metadata=INDEX)
+    """Check-in code → appointment id, for live appointments."""
+
+    def reindex(self) -> None:
+        self.by_staff_day = {}
+        self.by_code = {}
+        for appt in self.appointments.values():
+            self._file(appt)
+
+    def _file(self, appt: Appointment) -> None:
+        # By start (then id): the same order whether built one event at a time or by
+        # ``reindex``, so a state read from a snapshot equals the one replayed.
+        insort(self.by_staff_day.setdefault(_day_key(appt.staff_id, appt.start), []),
+               appt.appointment_id, key=self._order)
+        if appt.status in LIVE:
+            self.by_code[appt.code] = appt.appointment_id
+        else:
+            self.by_code.pop(appt.code, None)
+
+    def _order(self, appointment_id: str) -> tuple[datetime, str]:
+        return self.appointments[appointment_id].start, appointment_id
+
+    def _unfile(self, appt: Appointment) -> None:
+        ids = self.by_staff_day.get(_day_key(appt.staff_id, appt.start), [])
+        if appt.appointment_id in ids:
+            ids.remove(appt.appointment_id)
+        self.by_code.pop(appt.code, None)
+
+    def _put(self, appt: Appointment) -> None:
+        old = self.appointments.get(appt.appointment_id)
+        if old is not None:
+            self._unfile(old)  # while the record is the old one: its place is by its start
+        self.appointments[appt.appointment_id] = appt
+        self._file(appt)
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case AppointmentBooked():
+                self._put(event.appointment)
+            case AppointmentRescheduled():
+                self._put(replace(self.appointments[event.appointment_id],
+                                  staff_id=event.staff_id, designated=event.designated,
+                                  start=event.start, end=event.end))
+            case AppointmentCancelled():
+                self._put(replace(self.appointments[event.appointment_id],
+                                  status=AppointmentStatus.CANCELLED,
+                                  cancel_reason=event.reason, late_cancel=event.late))
+            case AppointmentCompleted():
+                self._put(replace(self.appointments[event.appointment_id],
+                                  status=AppointmentStatus.DONE, ticket_id=event.ticket_id))
+            case AppointmentMarkedNoShow() | AppointmentCheckedIn() | AppointmentStarted():
+                self._put(replace(self.appointments[event.appointment_id],
+                                  status=_STATUS_OF[type(event)]))
+            case _:
+                pass
+
+    def get(self, appointment_id: str) -> Appointment:
+        try:
+            return self.appointments[appointment_id]
+        except KeyError:
+            raise DomainError(ErrorCode.UNKNOWN_APPOINTMENT,
+                              {"appointment_id": appointment_id}) from None
+
+    def by_check_in_code(self, code: str) -> Appointment | None:
+        found = self.by_code.get(code.strip())
+        return self.appointments[found] if found is not None else None
+
+    def live_of(self, staff_id: str, start: datetime, end: datetime) -> Iterator[Appointment]:
+        """The staff member's live appointments that overlap [start, end)."""
+        day = (start - timedelta(days=1)).date()
+        while day <= end.date():
+            for appointment_id in self.by_staff_day.get(f"{staff_id}|{day.isoformat()}", ()):
+                appt = self.appointments[appointment_id]
+                if appt.status in LIVE and appt.start < end and start < appt.end:
+                    yield appt
+            day += timedelta(days=1)
+
+
+def _day_key(staff_id: str, start: datetime) -> str:
+    return f"{staff_id}|{start.date().isoformat()}"
+
+
+class AppointmentRefused(DomainError):
+    """A booking or move refused for its time; ``suggestions`` are the next free slots."""
+
+    def __init__(self, code: ErrorCode, params: dict[str, str | int],
+                 suggestions: tuple[Slot, ...]) -> None:
+        shown = ",".join(f"{s.staff_id}@{s.start.isoformat()}" for s in suggestions)
+        super().__init__(code, {**params, "next_free": shown})
+        self.suggestions = suggestions
+
+
+# ---------------------------------------------------------------- time and slots
+
+
+def _length(state: SalonState, service_ids: Sequence[str]) -> timedelta:
+    minutes = 0
+    for service_id in service_ids:
+        service = state.catalog.service(service_id)
+        minutes += service.duration_min + service.buffer_min
+    return timedelta(minutes=minutes)
+
+
+def _qualified(state: SalonState, staff_id: str, service_ids: Sequence[str]) -> bool:
+    person = state.staff.staff.get(staff_id)
+    if person is None or not person.active:
+        return False
+    for service_id in service_ids:
+        levels = state.catalog.service(service_id).staff_levels
+        if levels and person.level not in levels:
+            return False
+    return True
+
+
+def _candidates(state: SalonState, service_ids: Sequence[str]) -> list[str]:
+    return sorted(s for s in state.staff.staff if _qualified(state, s, service_ids))
+
+
+def _fits_hours(state: SalonState, staff_id: str, start: datetime, end: datetime) -> bool:
+    day = local_day(state, start)
+    first = local_minutes(state, start)
+    last = first + int((end - start).total_seconds() // 60)
+    return any(h.start_min <= first and last <= h.end_min
+               for h in state.schedules.working_hours(staff_id, day))
+
+
+def _is_free(state: SalonState, staff_id: str, start: datetime, end: datetime,
+             ignore: str = "") -> bool:
+    return not any(a.appointment_id != ignore
+                   for a in state.appointments.live_of(staff_id, start, end))
+
+
+def _day_slots(state: SalonState, staff_id: str, day: date, length: timedelta,
+               step: int, not_before: datetime, ignore: str = "") -> Iterator[Slot]:
+    """The free starts of ``length`` for ``staff_id`` on local ``day``, at ``step`` minutes
+    from the start of each working span."""
+    need = int(length.total_seconds() // 60)
+    for hours in state.schedules.working_hours(staff_id, day):
+        busy = sorted(
+            (a.start, a.end) for a in state.appointments.live_of(
+                staff_id, at_local(state, day, hours.start_min),
+                at_local(state, day, hours.end_min))
+            if a.appointment_id != ignore)
+        minute = hours.start_min
+        while minute + need <= hours.end_min:
+            start = at_local(state, day, minute)
+            end = start + length
+            clash = next((b for b in busy if b[0] < end and start < b[1]), None)
+            if clash is not None:
+                # Jump to the first step at or after the end of what is in the way.
+                after = local_minutes(state, clash[1]) if local_day(state, clash[1]) == day \
+                    else hours.end_min
+                minute += max(step, -(-(after - minute) // step) * step)
+                continue
+            if start >= not_before:
+                yield Slot(staff_id, start, end)
+            minute += step
+
+
+def free_slots(state: SalonState, service_ids: Sequence[str], day: date, now: datetime,
+               staff_id: str = ANY_STAFF, ignore: str = "") -> dict[str, list[Slot]]:
+    """Per qualified staff member (or just ``staff_id``), the free starts on local ``day``
+    for the services in sequence; none before ``now``."""
+    length = _length(state, service_ids)
+    step = state.config.appointments.slot_step_min
+    staff = [staff_id] if staff_id else _candidates(state, service_ids)
+    return {s: list(_day_slots(state, s, day, length, step, now, ignore)) for s in staff}
+
+
+def day_view(state: SalonState, day: date) -> dict[str, list[Appointment]]:
+    """Each staff member's appointments on local ``day`` (any status), by start."""
+    start, end = at_local(state, day, 0), at_local(state, day, 24 * 60)
+    out: dict[str, list[Appointment]] = {}
+    for staff_id in sorted(state.staff.staff):
+        found = []
+        d = (start - timedelta(days=1)).date()
+        while d <= end.date():
+            for appointment_id in state.appointments.by_staff_day.get(
+                    f"{staff_id}|{d.isoformat()}", ()):
+                appt = state.appointments.appointments[appointment_id]
+                if start <= appt.start < end:
+                    found.append(appt)
+            d += timedelta(days=1)
+        out[staff_id] = sorted(found, key=lambda a: a.start)
+    return out
+
+
+def _next_free(state: SalonState, service_ids: Sequence[str], staff_id: str,
+               after: datetime, now: datetime, ignore: str = "") -> tuple[Slot, ...]:
+    policy = state.config.appointments
+    found: list[Slot] = []
+    day = local_day(state, max(after, now))
+    last = local_day(state, now) + timedelta(days=policy.book_ahead_days)
+    while day <= last and len(found) < policy.suggestions:
+        per_staff = free_slots(state, service_ids, day, max(after, now), staff_id, ignore)
+        for slot in sorted((s for slots in per_staff.values() for s in slots),
+                           key=lambda s: (s.start, s.staff_id)):
+            found.append(slot)
+            if len(found) == policy.suggestions:
+                break
+        day += timedelta(days=1)
+    return tuple(found)
+
+
+def _place(state: SalonState, service_ids: Sequence[str], staff_id: str, start: datetime,
+           now: datetime, ignore: str = "") -> str:
+    """The staff member the appointment goes to, or a refusal with the next free slots."""
+    if start < now:
+        raise DomainError(ErrorCode.APPOINTMENT_IN_PAST)
+    policy = state.config.appointments
+    if local_day(state, start) > local_day(state, now) + timedelta(days=policy.book_ahead_days):
+        raise DomainError(ErrorCode.APPOINTMENT_TOO_FAR, {"days": policy.book_ahead_days})
+    end = start + _length(state, service_ids)
+    day = local_day(state, start)
+
+    def refused(code: ErrorCode, params: dict[str, str | int]) -> AppointmentRefused:
+        return AppointmentRefused(code, params,
+                                  _next_free(state, service_ids, staff_id, start, now, ignore))
+
+    if not state.schedules.store_hours(day) or not any(
+            h.start_min <= local_minutes(state, start)
+            and local_minutes(state, start) + (end - start).total_seconds() // 60 <= h.end_min
+            for h in state.schedules.store_hours(day)):
+        raise refused(ErrorCode.STORE_CLOSED, {"day": day.isoformat()})
+    if staff_id:
+        state.staff.active(staff_id)
+        if not _qualified(state, staff_id, service_ids):
+            raise DomainError(ErrorCode.STAFF_NOT_QUALIFIED,
+                              {"staff_id": staff_id, "service_id": ",".join(service_ids)})
+        if not _fits_hours(state, staff_id, start, end):
+            raise refused(ErrorCode.STAFF_NOT_WORKING, {"staff_id": staff_id})
+        if not _is_free(state, staff_id, start, end, ignore):
+            raise refused(ErrorCode.STAFF_BUSY, {"staff_id": staff_id})
+        return staff_id
+    free = [s for s in _candidates(state, service_ids)
+            if _fits_hours(state, s, start, end) and _is_free(state, s, start, end, ignore)]
+    if not free:
+        raise refused(ErrorCode.NO_STAFF_FREE, {})
+    # The one with the fewest appointments that day, so "anyone" spreads the work.
+    return min(free, key=lambda s: (len(list(state.appointments.live_of(
+        s, at_local(state, day, 0), at_local(state, day, 24 * 60)))), s))
+
+
+def no_show_count(state: SalonState, member_id: str, now: datetime) -> int:
+    """The member's no-shows and late cancellations in the policy's window."""
+    policy = state.config.appointments
+    since = now - timedelta(days=policy.no_show_flag_days)
+    return sum(1 for a in state.appointments.appointments.values()
+               if a.member_id == member_id and a.start >= since
+               and (a.status is AppointmentStatus.NO_SHOW or a.late_cancel))
+
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookAppointment(Command):
+    service_ids: tuple[str, ...]
+    start: datetime
+    staff_id: str = ANY_STAFF
+    member_id: str = ""
+    guest_name: str = ""
+    guest_mobile: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleAppointment(Command):
+    appointment_id: str
+    start: datetime
+    staff_id: str | None = None
+    """None: keep the staff member; ANY_STAFF: anyone free."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelAppointment(Command):
+    appointment_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkNoShow(Command):
+    appointment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckInAppointment(Command):
+    appointment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartAppointment(Command):
+    appointment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteAppointment(Command):
+    appointment_id: str
+    ticket_id: str
+
+
+def _invalid(field_name: str, reason: str) -> DomainError:
+    return DomainError(ErrorCode.INVALID_INPUT, {"field": field_name, "reason": reason})
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise _invalid("start", "a time without a zone")
+    return at.replace(second=0, microsecond=0)
+
+
+def _code(state: SalonState, seed: str) -> str:
+    """A 6-digit check-in code no live appointment has, derived from the new id."""
+    n = sum(ord(c) * 131 ** i for i, c in enumerate(seed)) % 900_000
+    while f"{100_000 + n}" in state.appointments.by_code:
+        n = (n + 7_919) % 900_000
+    return f"{100_000 + n}"
+
+
+def _status(appt: Appointment, *allowed: AppointmentStatus) -> None:
+    if appt.status not in allowed:
+        raise DomainError(ErrorCode.APPOINTMENT_STATUS,
+                          {"appointment_id": appt.appointment_id, "status": appt.status.value})
+
+
+@handles(BookAppointment)
+def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.BOOK)
+    if not cmd.service_ids:
+        raise _invalid("service_ids", "no service")
+    for service_id in cmd.service_ids:
+        state.catalog.service(service_id)
+    guest_name, guest_mobile = cmd.guest_name.strip(), ""
+    if cmd.member_id:
+        member = state.members.get(cmd.member_id)
+        if member.blacklisted:
+            raise DomainError(ErrorCode.MEMBER_BLACKLISTED, {"reason": member.blacklist_reason})
+        guest_name = ""
+    else:
+        if not guest_name:
+            raise DomainError(ErrorCode.INVALID_NAME)
+        guest_mobile = normalize_mobile(cmd.guest_mobile)
+    now = ctx.clock()
+    start = _aware(cmd.start)
+    staff_id = _place(state, cmd.service_ids, cmd.staff_id, start, now)
+    appointment_id = ctx.new_id()
+    appt = Appointment(
+        appointment_id=appointment_id, code=_code(state, appointment_id),
+        member_id=cmd.member_id, guest_name=guest_name, guest_mobile=guest_mobile,
+        service_ids=tuple(cmd.service_ids), staff_id=staff_id,
+        designated=bool(cmd.staff_id), start=start,
+        end=start + _length(state, cmd.service_ids), booked_at=now,
+    )
+    return [AppointmentBooked(meta=ctx.meta(cmd.actor_id, now), appointment=appt)]
+
+
+@handles(RescheduleAppointment)
+def reschedule_appointment(
+    state: SalonState, cmd: RescheduleAppointment, ctx: Context
+) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.BOOK)
+    appt = state.appointments.get(cmd.appointment_id)
+    _status(appt, AppointmentStatus.BOOKED)
+    now = ctx.clock()
+    start = _aware(cmd.start)
+    wanted = appt.staff_id if cmd.staff_id is None else cmd.staff_id
+    staff_id = _place(state, appt.service_ids, wanted, start, now, ignore=appt.appointment_id)
+    designated = appt.designated if cmd.staff_id is None else bool(cmd.staff_id)
+    return [AppointmentRescheduled(
+        meta=ctx.meta(cmd.actor_id, now), appointment_id=appt.appointment_id,
+        staff_id=staff_id, designated=designated, start=start,
+        end=start + _length(state, appt.service_ids))]
+
+
+@handles(CancelAppointment)
+def cancel_appointment(state: SalonState, cmd: CancelAppointment, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.BOOK)
+    appt = state.appointments.get(cmd.appointment_id)
+    _status(appt, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+    reason = cmd.reason.strip()
+    if not reason:
+        raise _invalid("reason", "a cancellation needs a reason")
+    now = ctx.clock()
+    cutoff = timedelta(minutes=state.config.appointments.cancel_cutoff_min)
+    late = appt.status is AppointmentStatus.BOOKED and now > appt.start - cutoff
+    return [AppointmentCancelled(meta=ctx.meta(cmd.actor_id, now),
+                                 appointment_id=appt.appointment_id, reason=reason, late=late)]
+
+
+@handles(MarkNoShow)
+def mark_no_show(state: SalonState, cmd: MarkNoShow, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.BOOK)
+    appt = state.appointments.get(cmd.appointment_id)
+    _status(appt, AppointmentStatus.BOOKED)
+    now = ctx.clock()
+    grace = state.config.appointments.no_show_grace_min
+    if now < appt.start + timedelta(minutes=grace):
+        raise DomainError(ErrorCode.NO_SHOW_TOO_EARLY, {"minutes": grace})
+    return [AppointmentMarkedNoShow(meta=ctx.meta(cmd.actor_id, now),
+                                    appointment_id=appt.appointment_id)]
+
+
+@handles(CheckInAppointment)
+def check_in_appointment(
+    state: SalonState, cmd: CheckInAppointment, ctx: Context
+) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.BOOK)
+    appt = state.appointments.get(cmd.appointment_id)
+    _status(appt, AppointmentStatus.BOOKED)
+    now = ctx.clock()
+    policy = state.config.appointments
+    if not (appt.start - timedelta(minutes=policy.check_in_early_min) <= now
+            <= appt.start + timedelta(minutes=policy.no_show_grace_min)):
+        raise DomainError(ErrorCode.CHECK_IN_WINDOW, {
+            "minutes_early": policy.check_in_early_min,
+            "minutes_late": policy.no_show_grace_min})
+    return [AppointmentCheckedIn(meta=ctx.meta(cmd.actor_id, now),
+                                 appointment_id=appt.appointment_id)]
+
+
+@handles(StartAppointment)
+def start_appointment(state: SalonState, cmd: StartAppointment, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.BOOK)
+    appt = state.appointments.get(cmd.appointment_id)
+    _status(appt, AppointmentStatus.CHECKED_IN)
+    return [AppointmentStarted(meta=ctx.meta(cmd.actor_id), appointment_id=appt.appointment_id)]
+
+
+@handles(CompleteAppointment)
+def complete_appointment(
+    state: SalonState, cmd: CompleteAppointment, ctx: Context
+) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.CHECKOUT)
+    appt = state.appointments.get(cmd.appointment_id)
+    _status(appt, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_SERVICE)
+    if state.tickets.get(cmd.ticket_id) is None:
+        raise DomainError(ErrorCode.UNKNOWN_TICKET, {"ticket_id": cmd.ticket_id})
+    return [AppointmentCompleted(meta=ctx.meta(cmd.actor_id), appointment_id=appt.appointment_id,
+                                 ticket_id=cmd.ticket_id)]
+

@@ -1,0 +1,54 @@
+"""Schedules and appointments kept by the edge store: through a snapshot and through a
+replay of the journal alone, the state reads back as it was."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from store_support import open_store, state_json
+
+from edge_store.store import StoreOptions
+from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
+from salon.appointments import BookAppointment, CancelAppointment
+from salon.schedules import AddScheduleException, ExceptionKind, Hours, SetHoliday, SetStaffSchedule
+from salon.testing import ManualClock
+
+
+def _fill(path: Path, options: StoreOptions | None = None) -> object:
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(path, clock, options=options)
+    seed(store)  # type: ignore[arg-type]
+    store.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=STYLIST,
+                                   week=tuple((Hours(600, 1140),) for _ in range(7))))
+    store.execute(SetHoliday(actor_id=MANAGER, day=DEMO_DAY.date() + timedelta(days=3)))
+    store.execute(AddScheduleException(actor_id=MANAGER, staff_id=STYLIST,
+                                       day=DEMO_DAY.date() + timedelta(days=1),
+                                       kind=ExceptionKind.LEAVE, hours=Hours(780, 900)))
+    ids = []
+    for hours in (1, 3, 5):
+        (event,) = store.execute(BookAppointment(
+            actor_id=DESK, service_ids=("CUT",), start=DEMO_DAY + timedelta(hours=hours),
+            staff_id=STYLIST, guest_name="李女士", guest_mobile="13900000000"))
+        ids.append(event.appointment.appointment_id)  # type: ignore[attr-defined]
+    store.execute(CancelAppointment(actor_id=DESK, appointment_id=ids[1], reason="改天"))
+    before = state_json(store.state)
+    store.close()
+    return before
+
+
+def test_appointments_and_schedules_read_back_from_a_snapshot(tmp_path: Path) -> None:
+    before = _fill(tmp_path, StoreOptions(snapshot_at_close_records=1))
+    again = open_store(tmp_path)
+    assert again.snapshot_seq == again.last_seq  # read from the snapshot, nothing replayed
+    assert state_json(again.state) == before
+    assert len(again.state.appointments.by_code) == 2  # the indexes rebuilt: two live ones
+    again.close()
+
+
+def test_appointments_and_schedules_replay_from_the_journal(tmp_path: Path) -> None:
+    before = _fill(tmp_path, StoreOptions(snapshot_at_close_records=10**9))
+    again = open_store(tmp_path)
+    assert again.snapshot_seq == 0
+    assert state_json(again.state) == before
+    again.close()
