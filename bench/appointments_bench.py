@@ -1,10 +1,13 @@
 """The kiosk's day view of free slots, at a busy store's months of bookings.
 
-    python bench/appointments_bench.py [--staff 10] [--days 90] [--per-day 6] [--runs 200]
+    python bench/appointments_bench.py [--staff 10] [--history 365] [--days 60]
+                                       [--per-day 6] [--runs 200]
 
-Books ``--per-day`` appointments a day for each of ``--staff`` stylists over ``--days``
-days (a cut, a wash or both, each at a free slot, through the real commands), then
-times, for a day in the middle:
+Books ``--per-day`` appointments a day for each of ``--staff`` stylists (a cut, a wash
+or both, through the real commands): for each of ``--history`` days before today on
+that day's morning (a year of past appointments in the book), then ``--days`` days
+ahead from today (the booking horizon). Then times, for the day in the middle of the
+days ahead:
 
 * ``free_slots`` for every stylist at once (the kiosk's booking screen: goal ≤ 50 ms
   for 10 staff), and ``day_view`` (the appointments on the board);
@@ -39,10 +42,10 @@ from salon.testing import ManualClock, SequentialIds
 SERVICES = (("CUT",), ("WASH",), ("CUT", "WASH"))
 
 
-def build(staff: int, days: int, per_day: int) -> tuple[Salon, list[str], ManualClock, int]:
-    """The salon, its stylists, its clock and how many bookings were refused (a slot
-    that a longer service before it ran into)."""
-    clock = ManualClock(DEMO_DAY - timedelta(days=1))
+def build(staff: int, history: int, days: int, per_day: int,
+          ) -> tuple[Salon, list[str], ManualClock, int]:
+    """The salon, its stylists, its clock (today) and how many bookings were refused."""
+    clock = ManualClock(DEMO_DAY - timedelta(days=history + 1))
     salon = Salon(Context("store-bench-appt", clock, SequentialIds("A")))
     seed(salon)
     stylists = [f"ST{n:02d}" for n in range(staff)]
@@ -51,10 +54,12 @@ def build(staff: int, days: int, per_day: int) -> tuple[Salon, list[str], Manual
                                 role=Role.STYLIST, level="senior", reason="入职"))
         salon.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=staff_id,
                                        week=tuple((Hours(600, 1260),) for _ in range(7))))
-    first = local_day(salon.state, DEMO_DAY)
+    today = local_day(salon.state, DEMO_DAY)
     refused = 0
-    for d in range(days):
-        day = first + timedelta(days=d)
+    for d in range(-history, days):
+        day = today + timedelta(days=d)
+        if d <= 0:  # a past day: booked that morning
+            clock.now = at_local(salon.state, day, 8 * 60)
         for k, staff_id in enumerate(stylists):
             minute = 600 + (k * 15) % 60
             for i in range(per_day):
@@ -66,7 +71,7 @@ def build(staff: int, days: int, per_day: int) -> tuple[Salon, list[str], Manual
                         staff_id=staff_id, guest_name="顾客", guest_mobile="13900000000"))
                 except DomainError:
                     refused += 1
-                minute += 75
+                minute += 90
     return salon, stylists, clock, refused
 
 
@@ -106,15 +111,16 @@ def _row(label: str, ms: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--staff", type=int, default=10)
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--history", type=int, default=365)
+    parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--per-day", type=int, default=6)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    salon, stylists, clock, refused = build(args.staff, args.days, args.per_day)
+    salon, stylists, clock, refused = build(args.staff, args.history, args.days, args.per_day)
     booked = len(salon.state.appointments.appointments)
-    print(f"booked {booked} appointments for {args.staff} staff over {args.days} days "
-          f"({refused} refused) in {time.perf_counter() - started:.1f} s")
+    print(f"booked {booked} appointments for {args.staff} staff, {args.history} days past "
+          f"and {args.days} ahead ({refused} refused) in {time.perf_counter() - started:.1f} s")
     day = local_day(salon.state, DEMO_DAY) + timedelta(days=args.days // 2)
     now = clock()
     slots_ms, slots = _times(lambda: free_slots(salon.state, ("CUT", "WASH"), day, now),

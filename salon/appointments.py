@@ -7,8 +7,10 @@ lie inside the store's opening hours, and overlap no other live appointment of t
 staff member (booked, checked in or in service). The check and the commit are one step:
 a command is decided against the state under the store's single writer, so of two
 bookings racing for one slot the second is decided after the first is applied, and
-refused. A refusal that a time would cure (closed, not working, busy, nobody free)
-carries the next free slots (``AppointmentRefused.suggestions``).
+refused. A service that needs a resource (``Service.resource_kind``: a bed, a room)
+holds a free one of that kind for its own part of the appointment. A refusal that a
+time would cure (closed, not working, busy, nobody free, no bed free) carries the next
+free slots (``AppointmentRefused.suggestions``).
 
 Statuses: booked → checked in → in service → done, or booked → no-show / cancelled
 (checked in → cancelled too, when the customer leaves before service). Done links
@@ -18,7 +20,7 @@ the ticket that paid for it.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -55,6 +57,7 @@ __all__ = [
     "CompleteAppointment",
     "MarkNoShow",
     "RescheduleAppointment",
+    "ResourceHold",
     "Slot",
     "StartAppointment",
     "day_view",
@@ -81,6 +84,15 @@ LIVE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN,
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceHold:
+    """A resource (bed, room) an appointment holds for one of its services."""
+
+    resource_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Appointment:
     appointment_id: str
     code: str
@@ -101,6 +113,7 @@ class Appointment:
     cancel_reason: str = ""
     late_cancel: bool = False
     ticket_id: str = ""
+    resources: tuple[ResourceHold, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,7 @@ class AppointmentRescheduled(Event):
     designated: bool
     start: datetime
     end: datetime
+    resources: tuple[ResourceHold, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,10 +180,14 @@ class AppointmentBook:
     """``staff_id|YYYY-MM-DD`` (the start's UTC date) → ids of that staff's appointments."""
     by_code: dict[str, str] = field(default_factory=dict, metadata=INDEX)
     """Check-in code → appointment id, for live appointments."""
+    by_resource_day: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
+    """``resource_id|YYYY-MM-DD`` (the hold's UTC start date) → ids of the appointments
+    holding it."""
 
     def reindex(self) -> None:
         self.by_staff_day = {}
         self.by_code = {}
+        self.by_resource_day = {}
         for appt in self.appointments.values():
             self._file(appt)
 
@@ -178,6 +196,10 @@ class AppointmentBook:
         # ``reindex``, so a state read from a snapshot equals the one replayed.
         insort(self.by_staff_day.setdefault(_day_key(appt.staff_id, appt.start), []),
                appt.appointment_id, key=self._order)
+        for hold in appt.resources:
+            ids = self.by_resource_day.setdefault(_day_key(hold.resource_id, hold.start), [])
+            if appt.appointment_id not in ids:
+                insort(ids, appt.appointment_id, key=self._order)
         if appt.status in LIVE:
             self.by_code[appt.code] = appt.appointment_id
         else:
@@ -190,6 +212,10 @@ class AppointmentBook:
         ids = self.by_staff_day.get(_day_key(appt.staff_id, appt.start), [])
         if appt.appointment_id in ids:
             ids.remove(appt.appointment_id)
+        for hold in appt.resources:
+            held = self.by_resource_day.get(_day_key(hold.resource_id, hold.start), [])
+            if appt.appointment_id in held:
+                held.remove(appt.appointment_id)
         self.by_code.pop(appt.code, None)
 
     def _put(self, appt: Appointment) -> None:
@@ -206,7 +232,8 @@ class AppointmentBook:
             case AppointmentRescheduled():
                 self._put(replace(self.appointments[event.appointment_id],
                                   staff_id=event.staff_id, designated=event.designated,
-                                  start=event.start, end=event.end))
+                                  start=event.start, end=event.end,
+                                  resources=event.resources))
             case AppointmentCancelled():
                 self._put(replace(self.appointments[event.appointment_id],
                                   status=AppointmentStatus.CANCELLED,
@@ -242,6 +269,20 @@ class AppointmentBook:
             day += timedelta(days=1)
 
 
+    def holding(self, resource_id: str, start: datetime, end: datetime) -> Iterator[Appointment]:
+        """The live appointments holding ``resource_id`` at some time in [start, end)."""
+        day = (start - timedelta(days=1)).date()
+        while day <= end.date():
+            for appointment_id in self.by_resource_day.get(
+                    f"{resource_id}|{day.isoformat()}", ()):
+                appt = self.appointments[appointment_id]
+                if appt.status in LIVE and any(
+                        h.resource_id == resource_id and h.start < end and start < h.end
+                        for h in appt.resources):
+                    yield appt
+            day += timedelta(days=1)
+
+
 def _day_key(staff_id: str, start: datetime) -> str:
     return f"{staff_id}|{start.date().isoformat()}"
 
@@ -265,6 +306,32 @@ def _length(state: SalonState, service_ids: Sequence[str]) -> timedelta:
         service = state.catalog.service(service_id)
         minutes += service.duration_min + service.buffer_min
     return timedelta(minutes=minutes)
+
+
+class _NoResource(Exception):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+def _holds(state: SalonState, service_ids: Sequence[str], start: datetime,
+           ignore: str = "") -> tuple[ResourceHold, ...]:
+    """A free resource of its kind for each service that needs one, for that service's
+    part of the appointment (its duration and buffer); ``_NoResource`` if none is."""
+    holds: list[ResourceHold] = []
+    at = start
+    for service_id in service_ids:
+        service = state.catalog.service(service_id)
+        end = at + timedelta(minutes=service.duration_min + service.buffer_min)
+        if service.resource_kind:
+            free = next((r for r in state.schedules.resources_of(service.resource_kind)
+                         if not any(a.appointment_id != ignore
+                                    for a in state.appointments.holding(r.resource_id, at, end))),
+                        None)
+            if free is None:
+                raise _NoResource(service.resource_kind)
+            holds.append(ResourceHold(free.resource_id, at, end))
+        at = end
+    return tuple(holds)
 
 
 def _qualified(state: SalonState, staff_id: str, service_ids: Sequence[str]) -> bool:
@@ -296,8 +363,18 @@ def _is_free(state: SalonState, staff_id: str, start: datetime, end: datetime,
                    for a in state.appointments.live_of(staff_id, start, end))
 
 
-def _day_slots(state: SalonState, staff_id: str, day: date, length: timedelta,
-               step: int, not_before: datetime, ignore: str = "") -> Iterator[Slot]:
+def _resources_free(state: SalonState, service_ids: Sequence[str], start: datetime,
+                    ignore: str) -> bool:
+    try:
+        _holds(state, service_ids, start, ignore)
+    except _NoResource:
+        return False
+    return True
+
+
+def _day_slots(state: SalonState, staff_id: str, service_ids: Sequence[str], day: date,
+               length: timedelta, step: int, not_before: datetime,
+               ignore: str = "") -> Iterator[Slot]:
     """The free starts of ``length`` for ``staff_id`` on local ``day``, at ``step`` minutes
     from the start of each working span."""
     need = int(length.total_seconds() // 60)
@@ -318,7 +395,7 @@ def _day_slots(state: SalonState, staff_id: str, day: date, length: timedelta,
                     else hours.end_min
                 minute += max(step, -(-(after - minute) // step) * step)
                 continue
-            if start >= not_before:
+            if start >= not_before and _resources_free(state, service_ids, start, ignore):
                 yield Slot(staff_id, start, end)
             minute += step
 
@@ -330,7 +407,8 @@ def free_slots(state: SalonState, service_ids: Sequence[str], day: date, now: da
     length = _length(state, service_ids)
     step = state.config.appointments.slot_step_min
     staff = [staff_id] if staff_id else _candidates(state, service_ids)
-    return {s: list(_day_slots(state, s, day, length, step, now, ignore)) for s in staff}
+    return {s: list(_day_slots(state, s, service_ids, day, length, step, now, ignore))
+            for s in staff}
 
 
 def day_view(state: SalonState, day: date) -> dict[str, list[Appointment]]:
@@ -369,8 +447,9 @@ def _next_free(state: SalonState, service_ids: Sequence[str], staff_id: str,
 
 
 def _place(state: SalonState, service_ids: Sequence[str], staff_id: str, start: datetime,
-           now: datetime, ignore: str = "") -> str:
-    """The staff member the appointment goes to, or a refusal with the next free slots."""
+           now: datetime, ignore: str = "") -> tuple[str, tuple[ResourceHold, ...]]:
+    """The staff member the appointment goes to and the resources it holds, or a refusal
+    with the next free slots."""
     if start < now:
         raise DomainError(ErrorCode.APPOINTMENT_IN_PAST)
     policy = state.config.appointments
@@ -388,6 +467,20 @@ def _place(state: SalonState, service_ids: Sequence[str], staff_id: str, start: 
             and local_minutes(state, start) + (end - start).total_seconds() // 60 <= h.end_min
             for h in state.schedules.store_hours(day)):
         raise refused(ErrorCode.STORE_CLOSED, {"day": day.isoformat()})
+    chosen = _staff_for(state, service_ids, staff_id, start, end, ignore, refused)
+    try:
+        holds = _holds(state, service_ids, start, ignore)
+    except _NoResource as missing:
+        raise refused(ErrorCode.NO_RESOURCE_FREE, {"kind": missing.kind}) from None
+    return chosen, holds
+
+
+def _staff_for(state: SalonState, service_ids: Sequence[str], staff_id: str, start: datetime,
+               end: datetime, ignore: str,
+               refused: Callable[[ErrorCode, dict[str, str | int]], AppointmentRefused]) -> str:
+    """``staff_id`` if they can take [start, end), else the refusal; for ANY_STAFF, the
+    free qualified one with the fewest appointments that day."""
+    day = local_day(state, start)
     if staff_id:
         state.staff.active(staff_id)
         if not _qualified(state, staff_id, service_ids):
@@ -507,14 +600,14 @@ def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> S
         guest_mobile = normalize_mobile(cmd.guest_mobile)
     now = ctx.clock()
     start = _aware(cmd.start)
-    staff_id = _place(state, cmd.service_ids, cmd.staff_id, start, now)
+    staff_id, holds = _place(state, cmd.service_ids, cmd.staff_id, start, now)
     appointment_id = ctx.new_id()
     appt = Appointment(
         appointment_id=appointment_id, code=_code(state, appointment_id),
         member_id=cmd.member_id, guest_name=guest_name, guest_mobile=guest_mobile,
         service_ids=tuple(cmd.service_ids), staff_id=staff_id,
         designated=bool(cmd.staff_id), start=start,
-        end=start + _length(state, cmd.service_ids), booked_at=now,
+        end=start + _length(state, cmd.service_ids), booked_at=now, resources=holds,
     )
     return [AppointmentBooked(meta=ctx.meta(cmd.actor_id, now), appointment=appt)]
 
@@ -529,12 +622,13 @@ def reschedule_appointment(
     now = ctx.clock()
     start = _aware(cmd.start)
     wanted = appt.staff_id if cmd.staff_id is None else cmd.staff_id
-    staff_id = _place(state, appt.service_ids, wanted, start, now, ignore=appt.appointment_id)
+    staff_id, holds = _place(state, appt.service_ids, wanted, start, now,
+                             ignore=appt.appointment_id)
     designated = appt.designated if cmd.staff_id is None else bool(cmd.staff_id)
     return [AppointmentRescheduled(
         meta=ctx.meta(cmd.actor_id, now), appointment_id=appt.appointment_id,
         staff_id=staff_id, designated=designated, start=start,
-        end=start + _length(state, appt.service_ids))]
+        end=start + _length(state, appt.service_ids), resources=holds)]
 
 
 @handles(CancelAppointment)

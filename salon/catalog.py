@@ -37,6 +37,9 @@ class Service:
     """Staff levels allowed to do it; empty: anyone."""
     buffer_min: int = 0
     """Time after it before the staff member's next appointment (clean-up, 收拾)."""
+    resource_kind: str = ""
+    """A kind of the store's resources it needs while it lasts (a bed 床位, a room); ""
+    for none (``salon.schedules.Resource``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,8 @@ class ErrorCode(StrEnum):
     PACKAGE_UPGRADE_USED = "ticket.upgrade_card_used"  # card_id, old_card_id
     # schedules and appointments
     UNKNOWN_SCHEDULE_EXCEPTION = "schedule.unknown_exception"  # exception_id
+    UNKNOWN_RESOURCE = "schedule.unknown_resource"  # resource_id
+    NO_RESOURCE_FREE = "appointment.no_resource_free"  # kind, next_free
     UNKNOWN_APPOINTMENT = "appointment.unknown"  # appointment_id
     APPOINTMENT_IN_PAST = "appointment.in_past"
     APPOINTMENT_TOO_FAR = "appointment.too_far"  # days

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -28,10 +28,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DAY_MINUTES",
+    "AddResource",
     "AddScheduleException",
     "ExceptionKind",
     "Hours",
     "RemoveScheduleException",
+    "Resource",
+    "ResourceAdded",
+    "ResourceRetired",
+    "RetireResource",
     "ScheduleBook",
     "ScheduleException",
     "ScheduleExceptionAdded",
@@ -81,6 +86,26 @@ class ScheduleException:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A bed (床位), a room or a chair that a service may need (``Service.resource_kind``)."""
+
+    resource_id: str
+    kind: str
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceAdded(Event):
+    resource: Resource
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceRetired(Event):
+    resource_id: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class StoreHoursSet(Event):
     week: Week
@@ -118,9 +143,15 @@ class ScheduleBook:
     """Closed days → the note given (春节, 装修)."""
     staff_weeks: dict[str, Week] = field(default_factory=dict)
     exceptions: dict[str, ScheduleException] = field(default_factory=dict)
+    resources: dict[str, Resource] = field(default_factory=dict)
 
     def apply(self, event: Event) -> None:
         match event:
+            case ResourceAdded():
+                self.resources[event.resource.resource_id] = event.resource
+            case ResourceRetired():
+                self.resources[event.resource_id] = replace(
+                    self.resources[event.resource_id], active=False)
             case StoreHoursSet():
                 self.store_week = event.week
             case StoreHolidaySet():
@@ -136,6 +167,11 @@ class ScheduleBook:
                 self.exceptions.pop(event.exception_id, None)
             case _:
                 pass
+
+    def resources_of(self, kind: str) -> list[Resource]:
+        """The active resources of ``kind``, by id."""
+        return sorted((r for r in self.resources.values() if r.kind == kind and r.active),
+                      key=lambda r: r.resource_id)
 
     def store_hours(self, day: date) -> tuple[Hours, ...]:
         """The store's opening hours on ``day``: none on a holiday."""
@@ -229,6 +265,17 @@ class RemoveScheduleException(Command):
     exception_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class AddResource(Command):
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetireResource(Command):
+    resource_id: str
+
+
 def _invalid(field_name: str, reason: str) -> DomainError:
     return DomainError(ErrorCode.INVALID_INPUT, {"field": field_name, "reason": reason})
 
@@ -294,3 +341,27 @@ def remove_schedule_exception(
                           {"exception_id": cmd.exception_id})
     return [ScheduleExceptionRemoved(meta=ctx.meta(cmd.actor_id),
                                      exception_id=cmd.exception_id)]
+
+
+@handles(AddResource)
+def add_resource(state: SalonState, cmd: AddResource, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.MANAGE_SCHEDULE)
+    kind, name = cmd.kind.strip(), cmd.name.strip()
+    if not kind:
+        raise _invalid("kind", "a resource needs a kind (bed, room)")
+    if not name:
+        raise _invalid("name", "a resource needs a name")
+    if any(r.name == name and r.active for r in state.schedules.resources.values()):
+        raise _invalid("name", f"a resource named {name} exists")
+    return [ResourceAdded(meta=ctx.meta(cmd.actor_id),
+                          resource=Resource(ctx.new_id(), kind, name))]
+
+
+@handles(RetireResource)
+def retire_resource(state: SalonState, cmd: RetireResource, ctx: Context) -> Sequence[Event]:
+    """Retire a resource: booked appointments keep it; no new ones are given it."""
+    require(state.staff, cmd.actor_id, Permission.MANAGE_SCHEDULE)
+    found = state.schedules.resources.get(cmd.resource_id)
+    if found is None or not found.active:
+        raise DomainError(ErrorCode.UNKNOWN_RESOURCE, {"resource_id": cmd.resource_id})
+    return [ResourceRetired(meta=ctx.meta(cmd.actor_id), resource_id=cmd.resource_id)]

@@ -33,10 +33,12 @@ from salon.engine import Salon
 from salon.errors import DomainError, ErrorCode
 from salon.members import RegisterMember
 from salon.schedules import (
+    AddResource,
     AddScheduleException,
     ExceptionKind,
     Hours,
     RemoveScheduleException,
+    RetireResource,
     SetHoliday,
     SetStaffSchedule,
     SetStoreHours,
@@ -54,15 +56,18 @@ def _week(start_h: int, end_h: int) -> tuple[tuple[Hours, ...], ...]:
 
 def _salon() -> tuple[Salon, ManualClock]:
     salon, clock = make_salon()
-    # Cutting takes 45 minutes and 15 to clean up after; colour 120 and 30.
+    # Cutting takes 45 minutes and 15 to clean up after; colour 120 and 30; a facial
+    # needs a bed (the store has one).
     services = tuple(
         Service(s.service_id, s.name, s.category, s.price_fen, s.duration_min, s.staff_levels,
-                buffer_min={"cut": 15, "color": 30}.get(s.service_id, 0))
+                buffer_min={"cut": 15, "color": 30}.get(s.service_id, 0),
+                resource_kind="bed" if s.service_id == "facial" else "")
         for s in SERVICES)
     salon.execute(PublishPriceList(actor_id="hq", version=2, services=services,
                                    products=(), plans=()))
     salon.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=STYLIST, week=_week(10, 19)))
     salon.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=STYLIST2, week=_week(12, 21)))
+    salon.execute(AddResource(actor_id=MANAGER, kind="bed", name="床位1"))
     return salon, clock
 
 
@@ -296,7 +301,7 @@ OPS = st.lists(
     st.one_of(
         st.tuples(st.just("book"), st.sampled_from([STYLIST, STYLIST2, ANY_STAFF]),
                   st.integers(0, 47), st.sampled_from([("cut",), ("wash",), ("cut", "wash"),
-                                                       ("color",)])),
+                                                       ("color",), ("wash", "facial")])),
         st.tuples(st.just("move"), st.integers(0, 30), st.integers(0, 47),
                   st.sampled_from([None, STYLIST, STYLIST2, ANY_STAFF])),
         st.tuples(st.just("cancel"), st.integers(0, 30)),
@@ -338,6 +343,12 @@ def test_no_two_live_appointments_of_one_staff_member_ever_overlap(
             for b in live:
                 if a is not b and a.staff_id == b.staff_id:
                     assert a.end <= b.start or b.end <= a.start, (a, b)
+        holds = [(h, a) for a in live for h in a.resources]
+        assert len(holds) == sum("facial" in a.service_ids for a in live)
+        for h, a in holds:
+            for k, b in holds:
+                if a is not b and h.resource_id == k.resource_id:
+                    assert h.end <= k.start or k.end <= h.start, (a, b)
 
 
 def test_the_book_rebuilds_its_indexes_from_its_records() -> None:
@@ -372,3 +383,41 @@ def test_a_week_must_have_seven_days_of_ordered_hours() -> None:
                  ((Hours(600, 800), Hours(700, 900)),) * 7, ((Hours(0, 1441),),) * 7):
         assert_refused(salon, SetStoreHours(actor_id=MANAGER, week=week),
                        ErrorCode.INVALID_INPUT)
+
+
+def test_a_service_that_needs_a_bed_holds_one_for_its_own_part() -> None:
+    salon, clock = _salon()
+    bed = next(iter(salon.state.schedules.resources))
+    # A wash (20 min) then a facial (60): the bed is held for the facial only.
+    first = salon.state.appointments.get(_book(salon, _at(13), services=("wash", "facial")))
+    assert [(h.resource_id, h.start, h.end) for h in first.resources] == [
+        (bed, _at(13, 20), _at(14, 20))]
+    # Amy is free at 13:30, the one bed is not: refused, with the next free slots.
+    err = assert_refused(salon, BookAppointment(
+        actor_id=DESK, service_ids=("facial",), start=_at(13, 30), staff_id=STYLIST2,
+        guest_name="王女士", guest_mobile="13700000000"), ErrorCode.NO_RESOURCE_FREE)
+    assert isinstance(err, AppointmentRefused) and err.params["kind"] == "bed"
+    assert err.suggestions[0].start == _at(14, 30)  # Amy, once the bed is free on a step
+    assert _at(13, 30) not in [s.start for s in free_slots(
+        salon.state, ("facial",), MONDAY, clock())[STYLIST2]]
+    # A second bed: the same booking goes through and takes it.
+    (added,) = salon.execute(AddResource(actor_id=MANAGER, kind="bed", name="床位2"))
+    second = salon.state.appointments.get(_book(salon, _at(13, 30), staff=STYLIST2,
+                                                services=("facial",)))
+    assert second.resources[0].resource_id == added.resource.resource_id  # type: ignore[attr-defined]
+    # Moving the first frees its bed for the time it leaves and holds one where it goes.
+    salon.execute(RescheduleAppointment(actor_id=DESK, appointment_id=first.appointment_id,
+                                        start=_at(16)))
+    moved = salon.state.appointments.get(first.appointment_id)
+    assert moved.resources[0].start == _at(16, 20)
+    assert list(salon.state.appointments.holding(bed, _at(13), _at(15))) == []
+    # A retired bed is given to no new appointment; an unknown one cannot be retired.
+    salon.execute(RetireResource(actor_id=MANAGER, resource_id=bed))
+    assert_refused(salon, RetireResource(actor_id=MANAGER, resource_id=bed),
+                   ErrorCode.UNKNOWN_RESOURCE)
+    third = salon.state.appointments.get(_book(salon, _at(17, 30), services=("facial",)))
+    assert third.resources[0].resource_id != bed
+    assert_refused(salon, AddResource(actor_id=MANAGER, kind="", name="x"),
+                   ErrorCode.INVALID_INPUT)
+    assert_refused(salon, AddResource(actor_id=MANAGER, kind="bed", name="床位2"),
+                   ErrorCode.INVALID_INPUT)
