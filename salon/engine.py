@@ -15,6 +15,7 @@ from salon import (  # noqa: F401
     refunds,
     sales,
     schedules,
+    shifts,
     stored_value,
     tickets,
     tiers,

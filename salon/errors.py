@@ -124,6 +124,12 @@ class ErrorCode(StrEnum):
     APPOINTMENT_STATUS = "appointment.status"  # appointment_id, status
     NO_SHOW_TOO_EARLY = "appointment.no_show_too_early"  # minutes
     CHECK_IN_WINDOW = "appointment.check_in_window"  # minutes_early, minutes_late
+    # shifts and the day close
+    NO_OPEN_SHIFT = "shift.none_open"
+    SHIFT_ALREADY_OPEN = "shift.already_open"  # shift_id, cashier_id
+    CASH_OUT_OVER_TILL = "shift.cash_out_over_till"  # cash_fen
+    DAY_ALREADY_CLOSED = "shift.day_closed"  # business_day
+    NO_SHIFTS_THAT_DAY = "shift.no_shifts"  # business_day
 
 
 class DomainError(Exception):

@@ -63,6 +63,8 @@ class Permission(StrEnum):
     """Book, move, cancel and check in appointments (预约)."""
     MANAGE_SCHEDULE = "manage_schedule"
     """Set the store's hours and holidays and the staff's schedules (排班)."""
+    CLOSE_DAY = "close_day"
+    """The day close (日结): the sum of the day's closed shifts, once."""
 
 
 _FRONT_DESK = frozenset(
@@ -80,6 +82,7 @@ _FRONT_DESK = frozenset(
 )
 _MANAGER = _FRONT_DESK | {
     Permission.MANAGE_SCHEDULE,
+    Permission.CLOSE_DAY,
     Permission.BLACKLIST,
     Permission.REFUND_RECHARGE,
     Permission.ADJUST_BALANCE,

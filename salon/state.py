@@ -15,6 +15,7 @@ from salon.members import MemberBook
 from salon.package_cards import PackageBook
 from salon.points import PointsBook
 from salon.schedules import ScheduleBook
+from salon.shifts import ShiftBook
 from salon.staff import StaffBook
 from salon.stored_value import StoredValueBook
 from salon.tickets import TicketBook
@@ -47,6 +48,7 @@ class SalonState:
     tickets: TicketBook = field(default_factory=TicketBook)
     schedules: ScheduleBook = field(default_factory=ScheduleBook)
     appointments: AppointmentBook = field(default_factory=AppointmentBook)
+    shifts: ShiftBook = field(default_factory=ShiftBook)
 
     @property
     def config(self) -> StoreConfig:
@@ -66,6 +68,7 @@ class SalonState:
         self.tickets.apply(event)
         self.schedules.apply(event)
         self.appointments.apply(event)
+        self.shifts.apply(event)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:

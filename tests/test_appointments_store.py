@@ -1,5 +1,5 @@
-"""Schedules and appointments kept by the edge store: through a snapshot and through a
-replay of the journal alone, the state reads back as it was."""
+"""Schedules, appointments and shifts kept by the edge store: through a snapshot and
+through a replay of the journal alone, the state reads back as it was."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from store_support import open_store, state_json
 from edge_store.store import StoreOptions
 from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
 from salon.appointments import BookAppointment, CancelAppointment
+from salon.payments import Payment, PaymentMethod
 from salon.schedules import AddScheduleException, ExceptionKind, Hours, SetHoliday, SetStaffSchedule
+from salon.shifts import CashDirection, CloseShift, MoveCash, OpenShift
 from salon.testing import ManualClock
 
 
@@ -32,6 +34,11 @@ def _fill(path: Path, options: StoreOptions | None = None) -> object:
             staff_id=STYLIST, guest_name="李女士", guest_mobile="13900000000"))
         ids.append(event.appointment.appointment_id)  # type: ignore[attr-defined]
     store.execute(CancelAppointment(actor_id=DESK, appointment_id=ids[1], reason="改天"))
+    store.execute(OpenShift(actor_id=DESK, float_fen=20_000))
+    store.execute(MoveCash(actor_id=DESK, direction=CashDirection.OUT, amount_fen=500,
+                           reason="买水"))
+    store.execute(CloseShift(actor_id=DESK, counted=(Payment(PaymentMethod.CASH, 19_500),)))
+    store.execute(OpenShift(actor_id=DESK, float_fen=19_500))  # left open
     before = state_json(store.state)
     store.close()
     return before
@@ -43,6 +50,7 @@ def test_appointments_and_schedules_read_back_from_a_snapshot(tmp_path: Path) ->
     assert again.snapshot_seq == again.last_seq  # read from the snapshot, nothing replayed
     assert state_json(again.state) == before
     assert len(again.state.appointments.by_code) == 2  # the indexes rebuilt: two live ones
+    assert again.state.shifts.open_shift is not None and len(again.state.shifts.closed) == 1
     again.close()
 
 
