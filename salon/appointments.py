@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANY_STAFF",
+    "KEPT_DAYS",
     "Appointment",
     "AppointmentBook",
     "AppointmentBooked",
@@ -60,6 +61,7 @@ __all__ = [
     "ResourceHold",
     "Slot",
     "StartAppointment",
+    "appointment_to_check_in",
     "day_view",
     "free_slots",
     "no_show_count",
@@ -81,6 +83,13 @@ class AppointmentStatus(StrEnum):
 LIVE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN,
                   AppointmentStatus.IN_SERVICE})
 """Statuses that hold the staff member's time."""
+
+KEPT_DAYS = 400
+"""An appointment that is over (done, no-show, cancelled) leaves the book once one is booked
+this many days after its start: the book holds what the no-show rule (at most a year
+back) and the screens read, not every appointment of the years. What leaves depends on
+the events alone, never on the clock, so a book rebuilt from the journal equals its
+snapshot; the journal and HQ keep them all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +192,8 @@ class AppointmentBook:
     by_resource_day: dict[str, list[str]] = field(default_factory=dict, metadata=INDEX)
     """``resource_id|YYYY-MM-DD`` (the hold's UTC start date) → ids of the appointments
     holding it."""
+    kept_from: date | None = None
+    """Appointments over before this (UTC) day have left the book (``KEPT_DAYS``)."""
 
     def reindex(self) -> None:
         self.by_staff_day = {}
@@ -209,13 +220,10 @@ class AppointmentBook:
         return self.appointments[appointment_id].start, appointment_id
 
     def _unfile(self, appt: Appointment) -> None:
-        ids = self.by_staff_day.get(_day_key(appt.staff_id, appt.start), [])
-        if appt.appointment_id in ids:
-            ids.remove(appt.appointment_id)
+        _drop(self.by_staff_day, _day_key(appt.staff_id, appt.start), appt.appointment_id)
         for hold in appt.resources:
-            held = self.by_resource_day.get(_day_key(hold.resource_id, hold.start), [])
-            if appt.appointment_id in held:
-                held.remove(appt.appointment_id)
+            _drop(self.by_resource_day, _day_key(hold.resource_id, hold.start),
+                  appt.appointment_id)
         self.by_code.pop(appt.code, None)
 
     def _put(self, appt: Appointment) -> None:
@@ -229,6 +237,7 @@ class AppointmentBook:
         match event:
             case AppointmentBooked():
                 self._put(event.appointment)
+                self._let_go(event.appointment.start)
             case AppointmentRescheduled():
                 self._put(replace(self.appointments[event.appointment_id],
                                   staff_id=event.staff_id, designated=event.designated,
@@ -246,6 +255,18 @@ class AppointmentBook:
                                   status=_STATUS_OF[type(event)]))
             case _:
                 pass
+
+    def _let_go(self, newest: datetime) -> None:
+        """Drop the appointments that are over and started ``KEPT_DAYS`` before ``newest``
+        (looked for once a day of bookings)."""
+        keep_from = (newest - timedelta(days=KEPT_DAYS)).date()
+        if self.kept_from is not None and keep_from <= self.kept_from:
+            return
+        self.kept_from = keep_from
+        for appt in [a for a in self.appointments.values()
+                     if a.status not in LIVE and a.start.date() < keep_from]:
+            self._unfile(appt)
+            del self.appointments[appt.appointment_id]
 
     def get(self, appointment_id: str) -> Appointment:
         try:
@@ -281,6 +302,16 @@ class AppointmentBook:
                         for h in appt.resources):
                     yield appt
             day += timedelta(days=1)
+
+
+def _drop(index: dict[str, list[str]], key: str, appointment_id: str) -> None:
+    """Take ``appointment_id`` out of ``index[key]``; an empty list goes (as ``reindex``
+    would never make one)."""
+    ids = index.get(key)
+    if ids is not None and appointment_id in ids:
+        ids.remove(appointment_id)
+        if not ids:
+            del index[key]
 
 
 def _day_key(staff_id: str, start: datetime) -> str:
@@ -498,6 +529,26 @@ def _staff_for(state: SalonState, service_ids: Sequence[str], staff_id: str, sta
     # The one with the fewest appointments that day, so "anyone" spreads the work.
     return min(free, key=lambda s: (len(list(state.appointments.live_of(
         s, at_local(state, day, 0), at_local(state, day, 24 * 60)))), s))
+
+
+def appointment_to_check_in(state: SalonState, now: datetime, *, member_id: str = "",
+                            mobile: str = "", code: str = "") -> Appointment | None:
+    """The booked appointment found by its check-in code, or of the member or the guest's
+    mobile, whose check-in window holds ``now`` (the soonest); None: a walk-in."""
+    policy = state.config.appointments
+    early = timedelta(minutes=policy.check_in_early_min)
+    late = timedelta(minutes=policy.no_show_grace_min)
+
+    def in_window(a: Appointment) -> bool:
+        return a.status is AppointmentStatus.BOOKED and a.start - early <= now <= a.start + late
+
+    if code:
+        found = state.appointments.by_check_in_code(code)
+        return found if found is not None and in_window(found) else None
+    matches = [a for a in state.appointments.appointments.values() if in_window(a) and (
+        (member_id and a.member_id == member_id) or (mobile and not a.member_id
+                                                     and a.guest_mobile == mobile))]
+    return min(matches, key=lambda a: a.start) if matches else None
 
 
 def no_show_count(state: SalonState, member_id: str, now: datetime) -> int:

@@ -12,6 +12,7 @@ from salon import (  # noqa: F401
     members,
     package_cards,
     points,
+    queue,
     refunds,
     sales,
     schedules,

@@ -124,6 +124,16 @@ class ErrorCode(StrEnum):
     APPOINTMENT_STATUS = "appointment.status"  # appointment_id, status
     NO_SHOW_TOO_EARLY = "appointment.no_show_too_early"  # minutes
     CHECK_IN_WINDOW = "appointment.check_in_window"  # minutes_early, minutes_late
+    # clocking in, the walk-in queue and the rotation board
+    ALREADY_CLOCKED_IN = "queue.already_clocked_in"  # staff_id
+    NOT_CLOCKED_IN = "queue.not_clocked_in"  # staff_id
+    STAFF_IN_SERVICE = "queue.staff_in_service"  # staff_id
+    STAFF_NOT_IDLE = "queue.staff_not_idle"  # staff_id, state
+    ALREADY_IN_QUEUE = "queue.already_in_queue"  # member_id
+    QUEUE_EMPTY = "queue.empty"  # category
+    NO_STAFF_IDLE = "queue.no_staff_idle"  # category
+    UNKNOWN_WALK_IN = "queue.unknown_walk_in"  # walk_in_id
+    WALK_IN_STATUS = "queue.walk_in_status"  # walk_in_id, status
     # shifts and the day close
     NO_OPEN_SHIFT = "shift.none_open"
     SHIFT_ALREADY_OPEN = "shift.already_open"  # shift_id, cashier_id

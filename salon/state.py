@@ -14,6 +14,7 @@ from salon.events import Event
 from salon.members import MemberBook
 from salon.package_cards import PackageBook
 from salon.points import PointsBook
+from salon.queue import QueueBook
 from salon.schedules import ScheduleBook
 from salon.shifts import ShiftBook
 from salon.staff import StaffBook
@@ -49,6 +50,7 @@ class SalonState:
     schedules: ScheduleBook = field(default_factory=ScheduleBook)
     appointments: AppointmentBook = field(default_factory=AppointmentBook)
     shifts: ShiftBook = field(default_factory=ShiftBook)
+    queue: QueueBook = field(default_factory=QueueBook)
 
     @property
     def config(self) -> StoreConfig:
@@ -69,6 +71,7 @@ class SalonState:
         self.schedules.apply(event)
         self.appointments.apply(event)
         self.shifts.apply(event)
+        self.queue.apply(event)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:

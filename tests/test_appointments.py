@@ -14,6 +14,7 @@ from support import DESK, MANAGER, SERVICES, START, STYLIST, STYLIST2, assert_re
 from salon.admin import PublishPriceList
 from salon.appointments import (
     ANY_STAFF,
+    KEPT_DAYS,
     LIVE,
     AppointmentRefused,
     AppointmentStatus,
@@ -24,6 +25,7 @@ from salon.appointments import (
     MarkNoShow,
     RescheduleAppointment,
     StartAppointment,
+    appointment_to_check_in,
     day_view,
     free_slots,
     no_show_count,
@@ -421,3 +423,40 @@ def test_a_service_that_needs_a_bed_holds_one_for_its_own_part() -> None:
                    ErrorCode.INVALID_INPUT)
     assert_refused(salon, AddResource(actor_id=MANAGER, kind="bed", name="床位2"),
                    ErrorCode.INVALID_INPUT)
+
+
+def test_the_appointment_to_check_in_is_found_by_code_member_or_mobile_in_its_window() -> None:
+    salon, clock = _salon()
+    member_id = _member(salon)
+    for_member = salon.state.appointments.get(_book(salon, _at(11), member_id=member_id))
+    guest = salon.state.appointments.get(_book(salon, _at(12), staff=STYLIST2))
+    now = clock()  # 10:00: 11:00 is inside the hour before, 12:00 is not
+    assert appointment_to_check_in(salon.state, now, member_id=member_id) == for_member
+    assert appointment_to_check_in(salon.state, now, code=for_member.code) == for_member
+    assert appointment_to_check_in(salon.state, now, mobile="13900000000") is None
+    clock.advance(hours=1, minutes=30)
+    assert appointment_to_check_in(salon.state, clock(), mobile="13900000000") == guest
+    assert appointment_to_check_in(salon.state, clock(), member_id=member_id) is None  # late
+    assert appointment_to_check_in(salon.state, clock(), code="000000") is None
+
+
+def test_appointments_that_are_over_leave_the_book_after_kept_days() -> None:
+    salon, clock = _salon()
+    over = _book(salon, _at(11))
+    salon.execute(CancelAppointment(actor_id=DESK, appointment_id=over, reason="x"))
+    never_checked = _book(salon, _at(13))
+    moved = _book(salon, _at(15))
+    salon.execute(RescheduleAppointment(actor_id=DESK, appointment_id=moved,
+                                        start=_at(15, day=MONDAY + timedelta(days=1))))
+    book = salon.state.appointments
+    indexes = (dict(book.by_staff_day), dict(book.by_code), dict(book.by_resource_day))
+    book.reindex()  # the move left no empty list behind: as a rebuilt index has none
+    assert (book.by_staff_day, book.by_code, book.by_resource_day) == indexes
+    clock.advance(days=KEPT_DAYS)
+    _book(salon, _at(11, day=MONDAY + timedelta(days=KEPT_DAYS)))
+    assert over in book.appointments  # not yet: KEPT_DAYS after its start is tomorrow
+    clock.advance(days=2)
+    _book(salon, _at(11, day=MONDAY + timedelta(days=KEPT_DAYS + 2)))
+    assert over not in book.appointments
+    assert never_checked in book.appointments  # still booked: nobody closed it
+    assert all(over not in ids for ids in book.by_staff_day.values())

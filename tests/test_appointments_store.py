@@ -1,4 +1,4 @@
-"""Schedules, appointments and shifts kept by the edge store: through a snapshot and
+"""Schedules, appointments, shifts and the walk-in queue kept by the edge store: through a snapshot and
 through a replay of the journal alone, the state reads back as it was."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from edge_store.store import StoreOptions
 from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
 from salon.appointments import BookAppointment, CancelAppointment
 from salon.payments import Payment, PaymentMethod
+from salon.queue import AssignNext, ClockIn, JoinQueue
 from salon.schedules import AddScheduleException, ExceptionKind, Hours, SetHoliday, SetStaffSchedule
 from salon.shifts import CashDirection, CloseShift, MoveCash, OpenShift
 from salon.testing import ManualClock
@@ -39,6 +40,11 @@ def _fill(path: Path, options: StoreOptions | None = None) -> object:
                            reason="买水"))
     store.execute(CloseShift(actor_id=DESK, counted=(Payment(PaymentMethod.CASH, 19_500),)))
     store.execute(OpenShift(actor_id=DESK, float_fen=19_500))  # left open
+    store.execute(ClockIn(actor_id=STYLIST))
+    for name in ("甲", "乙"):
+        store.execute(JoinQueue(actor_id=DESK, category="hair", guest_name=name,
+                                guest_mobile="13700000000"))
+    store.execute(AssignNext(actor_id=DESK, category="hair"))
     before = state_json(store.state)
     store.close()
     return before
@@ -51,6 +57,7 @@ def test_appointments_and_schedules_read_back_from_a_snapshot(tmp_path: Path) ->
     assert state_json(again.state) == before
     assert len(again.state.appointments.by_code) == 2  # the indexes rebuilt: two live ones
     assert again.state.shifts.open_shift is not None and len(again.state.shifts.closed) == 1
+    assert len(again.state.queue.waiting("hair")) == 1 and again.state.queue.rotation == [STYLIST]
     again.close()
 
 
