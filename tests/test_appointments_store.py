@@ -1,5 +1,5 @@
-"""Schedules, appointments, shifts and the walk-in queue kept by the edge store: through a snapshot and
-through a replay of the journal alone, the state reads back as it was."""
+"""Schedules, appointments, shifts and the walk-in queue kept by the edge store: through a
+snapshot and through a replay of the journal alone, the state reads back as it was."""
 
 from __future__ import annotations
 
