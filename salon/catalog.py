@@ -40,6 +40,8 @@ class Service:
     resource_kind: str = ""
     """A kind of the store's resources it needs while it lasts (a bed 床位, a room); ""
     for none (``salon.schedules.Resource``)."""
+    backbar: tuple[tuple[str, int], ...] = ()
+    """(product id, quantity) of backbar products (院用) one of it uses (``salon.stock``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class Product:
     price_fen: int
     cost_fen: int
     category: str = "retail"
+    low_stock_at: int = 0
+    """Below this many on hand a low-stock alert is raised; 0: never."""
 
 
 @dataclass(frozen=True, slots=True)

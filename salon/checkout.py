@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from salon import commissions, points, stored_value, tiers
+from salon import commissions, points, stock, stored_value, tiers
 from salon.catalog import ItemKind
 from salon.commands import Command, handles
 from salon.config import CommissionTarget
@@ -251,6 +251,7 @@ def checkout(state: SalonState, cmd: Checkout, ctx: Context) -> Sequence[Event]:
     events.append(paid)
     events.extend(_ledger_events(state, ctx, cmd.actor_id, paid, sv_draws_total, redeem_draws,
                                  earned_total, quote))
+    events.extend(stock.sale_movements(state, lambda: ctx.meta(cmd.actor_id, at), paid))
     for line in overridden:
         events.append(audit(
             ctx.meta(cmd.actor_id, at), Permission.PRICE_OVERRIDE, ticket_id, cmd.reason,

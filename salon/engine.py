@@ -17,6 +17,7 @@ from salon import (  # noqa: F401
     sales,
     schedules,
     shifts,
+    stock,
     stored_value,
     tickets,
     tiers,

@@ -134,6 +134,14 @@ class ErrorCode(StrEnum):
     NO_STAFF_IDLE = "queue.no_staff_idle"  # category
     UNKNOWN_WALK_IN = "queue.unknown_walk_in"  # walk_in_id
     WALK_IN_STATUS = "queue.walk_in_status"  # walk_in_id, status
+    # stock
+    UNKNOWN_PURCHASE_ORDER = "stock.unknown_po"  # po_id
+    PURCHASE_ORDER_STATUS = "stock.po_status"  # po_id, status
+    RECEIVE_OVER_ORDER = "stock.receive_over_order"  # product_id, outstanding
+    INSUFFICIENT_STOCK = "stock.insufficient"  # product_id, level
+    STOCK_TAKE_OPEN = "stock.take_open"  # take_id
+    NO_STOCK_TAKE = "stock.no_take"
+    DEPOSIT_SHORT = "stock.deposit_short"  # product_id, held
     # shifts and the day close
     NO_OPEN_SHIFT = "shift.none_open"
     SHIFT_ALREADY_OPEN = "shift.already_open"  # shift_id, cashier_id

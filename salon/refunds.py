@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from salon import package_cards, points, tiers
+from salon import package_cards, points, stock, tiers
 from salon.catalog import ItemKind
 from salon.commands import Command, handles
 from salon.commissions import CommissionReversed
@@ -204,6 +204,7 @@ def _reverse(
                     for s in lines)
         out.extend(tiers.progress_events(state, member_id, ctx, actor_id, at,
                                          spend_fen=-spend, points=-sum(earned.values())))
+    out.extend(stock.refund_movements(state, lambda: ctx.meta(actor_id, at), ticket_id, lines))
     return out
 
 

@@ -65,6 +65,10 @@ class Permission(StrEnum):
     """Set the store's hours and holidays and the staff's schedules (排班)."""
     CLOSE_DAY = "close_day"
     """The day close (日结): the sum of the day's closed shifts, once."""
+    MANAGE_STOCK = "manage_stock"
+    """Purchase orders, receiving, transfers, write-offs and overage, counting stock."""
+    STOCK_TAKE = "stock_take"
+    """Set the books to a stock-take's counts (盘点调整): audited."""
 
 
 _FRONT_DESK = frozenset(
@@ -83,6 +87,8 @@ _FRONT_DESK = frozenset(
 _MANAGER = _FRONT_DESK | {
     Permission.MANAGE_SCHEDULE,
     Permission.CLOSE_DAY,
+    Permission.MANAGE_STOCK,
+    Permission.STOCK_TAKE,
     Permission.BLACKLIST,
     Permission.REFUND_RECHARGE,
     Permission.ADJUST_BALANCE,
@@ -121,6 +127,7 @@ SENSITIVE = frozenset(
         Permission.ADJUST_POINTS,
         Permission.MANAGE_STAFF,
         Permission.RESET_PAYMENT_PIN,
+        Permission.STOCK_TAKE,
     }
 )
 """Acts that always need a reason and always leave an audit event."""

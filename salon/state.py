@@ -18,6 +18,7 @@ from salon.queue import QueueBook
 from salon.schedules import ScheduleBook
 from salon.shifts import ShiftBook
 from salon.staff import StaffBook
+from salon.stock import StockBook
 from salon.stored_value import StoredValueBook
 from salon.tickets import TicketBook
 from salon.tiers import TierBook
@@ -51,6 +52,7 @@ class SalonState:
     appointments: AppointmentBook = field(default_factory=AppointmentBook)
     shifts: ShiftBook = field(default_factory=ShiftBook)
     queue: QueueBook = field(default_factory=QueueBook)
+    stock: StockBook = field(default_factory=StockBook)
 
     @property
     def config(self) -> StoreConfig:
@@ -72,6 +74,7 @@ class SalonState:
         self.appointments.apply(event)
         self.shifts.apply(event)
         self.queue.apply(event)
+        self.stock.apply(event)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:

@@ -1,5 +1,5 @@
-"""Schedules, appointments, shifts and the walk-in queue kept by the edge store: through a
-snapshot and through a replay of the journal alone, the state reads back as it was."""
+"""Schedules, appointments, shifts, the walk-in queue and stock kept by the edge store:
+through a snapshot and through a replay of the journal alone, the state reads back as it was."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from salon.payments import Payment, PaymentMethod
 from salon.queue import AssignNext, ClockIn, JoinQueue
 from salon.schedules import AddScheduleException, ExceptionKind, Hours, SetHoliday, SetStaffSchedule
 from salon.shifts import CashDirection, CloseShift, MoveCash, OpenShift
+from salon.stock import CountStock, ReceiveStock, StartStockTake
 from salon.testing import ManualClock
 
 
@@ -45,6 +46,10 @@ def _fill(path: Path, options: StoreOptions | None = None) -> object:
         store.execute(JoinQueue(actor_id=DESK, category="hair", guest_name=name,
                                 guest_mobile="13700000000"))
     store.execute(AssignNext(actor_id=DESK, category="hair"))
+    product = next(iter(store.state.catalog.products))
+    store.execute(ReceiveStock(actor_id=MANAGER, lines=((product, 12),)))
+    store.execute(StartStockTake(actor_id=MANAGER))
+    store.execute(CountStock(actor_id=MANAGER, product_id=product, counted=11))  # left open
     before = state_json(store.state)
     store.close()
     return before
@@ -58,6 +63,7 @@ def test_appointments_and_schedules_read_back_from_a_snapshot(tmp_path: Path) ->
     assert len(again.state.appointments.by_code) == 2  # the indexes rebuilt: two live ones
     assert again.state.shifts.open_shift is not None and len(again.state.shifts.closed) == 1
     assert len(again.state.queue.waiting("hair")) == 1 and again.state.queue.rotation == [STYLIST]
+    assert again.state.stock.take_counts and sum(again.state.stock.levels.values()) == 12
     again.close()
 
 
