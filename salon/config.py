@@ -24,6 +24,7 @@ __all__ = [
     "PointsPolicy",
     "RechargeOffer",
     "RechargeRefundRule",
+    "ReminderPolicy",
     "SpendOrder",
     "StoreConfig",
     "StoreConfigured",
@@ -224,6 +225,21 @@ class AppointmentPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    """Reminders and notices sent through the notifier (SMS, WeChat template messages)."""
+
+    enabled: bool = True
+    before_min: tuple[int, ...] = (24 * 60, 120)
+    """Appointment reminders this many minutes before the start (the day before, 2 h)."""
+    greeting_hour: int = 10
+    """Birthday greetings go out from this local hour on the day."""
+    low_balance_fen: int = 10_000
+    """A stored-value balance below this gets a notice, once per recharge; 0: never."""
+    package_expiry_days: int = 7
+    """A package card with sessions left gets a notice this many days before it expires."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     version: int = 0
     store_name: str = ""
@@ -234,6 +250,7 @@ class StoreConfig:
     checkout: CheckoutPolicy = field(default_factory=CheckoutPolicy)
     commissions: CommissionPolicy = field(default_factory=CommissionPolicy)
     appointments: AppointmentPolicy = field(default_factory=AppointmentPolicy)
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
 
 @dataclass(frozen=True, kw_only=True)

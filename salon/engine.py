@@ -14,6 +14,7 @@ from salon import (  # noqa: F401
     points,
     queue,
     refunds,
+    reminders,
     sales,
     schedules,
     shifts,

@@ -142,6 +142,8 @@ class ErrorCode(StrEnum):
     STOCK_TAKE_OPEN = "stock.take_open"  # take_id
     NO_STOCK_TAKE = "stock.no_take"
     DEPOSIT_SHORT = "stock.deposit_short"  # product_id, held
+    # reminders
+    REMINDER_ALREADY_SENT = "reminder.already_sent"  # key
     # shifts and the day close
     NO_OPEN_SHIFT = "shift.none_open"
     SHIFT_ALREADY_OPEN = "shift.already_open"  # shift_id, cashier_id

@@ -15,6 +15,7 @@ from salon.members import MemberBook
 from salon.package_cards import PackageBook
 from salon.points import PointsBook
 from salon.queue import QueueBook
+from salon.reminders import ReminderBook
 from salon.schedules import ScheduleBook
 from salon.shifts import ShiftBook
 from salon.staff import StaffBook
@@ -53,6 +54,7 @@ class SalonState:
     shifts: ShiftBook = field(default_factory=ShiftBook)
     queue: QueueBook = field(default_factory=QueueBook)
     stock: StockBook = field(default_factory=StockBook)
+    reminders: ReminderBook = field(default_factory=ReminderBook)
 
     @property
     def config(self) -> StoreConfig:
@@ -75,6 +77,7 @@ class SalonState:
         self.shifts.apply(event)
         self.queue.apply(event)
         self.stock.apply(event)
+        self.reminders.apply(event)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
