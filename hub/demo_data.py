@@ -70,7 +70,8 @@ SERVICES = (
     Service("FACIAL", "面部深层护理", "beauty", 29_800, 60),
 )
 PRODUCTS = (
-    Product("P-SH", "修护洗发水 500ml", "SKU-SH500", "6901234567892", 16_800, 7_000),
+    Product("P-SH", "修护洗发水 500ml", "SKU-SH500", "6901234567892", 16_800, 7_000,
+            low_stock_at=5),
     Product("P-MASK", "补水面膜 5片", "SKU-MSK05", "6920000000017", 9_900, 3_000),
 )
 PLANS = (

@@ -34,9 +34,26 @@ def test_demo_prints_each_step_of_the_day_in_chinese() -> None:
         assert expected in text, expected
 
 
+def test_demo_shows_a_booked_day_a_check_in_a_walk_in_a_low_stock_alert_and_a_shift_close(
+) -> None:
+    text = _run()
+    for expected in (
+        "Tony  11:00-11:45  精剪造型  李**",  # the day's bookings, names masked
+        "Amy  13:00-13:20  洗吹  赵**",  # "anyone": the free stylist
+        "预约被拒：S004 该时段已有预约；可约时间：11:45, 12:00, 12:15",
+        "已签到，Tony 开始服务",
+        "轮牌：1 号分配给 Amy",  # Tony is in service with the booked customer
+        "库存预警：修护洗发水 500ml 剩 4 件（低于 5）",
+        "现金：应有 ¥649.60  实点 ¥649.60  差额 ¥0.00",  # the float and the cash sale
+        "本班 4 张单据，1 笔充值，售出 1 张次卡",
+    ):
+        assert expected in text, expected
+
+
 def test_demo_never_shows_a_whole_phone_number_or_name() -> None:
     text = _run()
     assert "13812345678" not in text and "张三丰" not in text
+    assert "李女士" not in text and "13900001111" not in text
     assert "138****5678" in text
 
 
