@@ -123,6 +123,9 @@ class Appointment:
     late_cancel: bool = False
     ticket_id: str = ""
     resources: tuple[ResourceHold, ...] = ()
+    flagged: bool = False
+    """The member had ``no_show_flag_count`` no-shows (late cancellations included) in the
+    ``no_show_flag_days`` before it was booked: the desk may ask for a deposit or a call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,8 +656,11 @@ def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> S
     start = _aware(cmd.start)
     staff_id, holds = _place(state, cmd.service_ids, cmd.staff_id, start, now)
     appointment_id = ctx.new_id()
+    policy = state.config.appointments
+    flagged = bool(cmd.member_id) and policy.no_show_flag_count > 0 and (
+        no_show_count(state, cmd.member_id, now) >= policy.no_show_flag_count)
     appt = Appointment(
-        appointment_id=appointment_id, code=_code(state, appointment_id),
+        appointment_id=appointment_id, code=_code(state, appointment_id), flagged=flagged,
         member_id=cmd.member_id, guest_name=guest_name, guest_mobile=guest_mobile,
         service_ids=tuple(cmd.service_ids), staff_id=staff_id,
         designated=bool(cmd.staff_id), start=start,

@@ -291,6 +291,12 @@ def test_a_no_show_is_marked_after_the_grace_period_and_counted() -> None:
     for appt_id in ids[:2]:
         salon.execute(MarkNoShow(actor_id=DESK, appointment_id=appt_id))
     assert no_show_count(salon.state, member, clock()) == 2
+    # A third no-show: the next booking is flagged (3 in 90 days).
+    assert not salon.state.appointments.get(_book(salon, _at(17), member_id=member)).flagged
+    salon.execute(MarkNoShow(actor_id=DESK, appointment_id=ids[2]))
+    flagged = salon.state.appointments.get(_book(salon, _at(17, 30), staff=STYLIST2,
+                                                 member_id=member))
+    assert flagged.flagged
     assert_refused(salon, CheckInAppointment(actor_id=DESK, appointment_id=ids[0]),
                    ErrorCode.APPOINTMENT_STATUS)
     # A no-show frees the time it held.

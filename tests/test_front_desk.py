@@ -1,0 +1,90 @@
+"""The kiosk's check-in: by appointment code, card or mobile; an appointment in its window
+is checked in, anyone else queues; an unknown mobile is a guest offered registration and
+no member is ever created by a check-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from store_support import open_store
+
+from edge_store.store import EdgeStore
+from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
+from hub.front_desk import FrontDesk
+from salon.appointments import AppointmentStatus, BookAppointment
+from salon.errors import DomainError, ErrorCode
+from salon.members import MemberRegistered, RegisterMember
+from salon.queue import ClockIn
+from salon.schedules import Hours, SetStaffSchedule
+from salon.testing import ManualClock
+
+
+def _store(path: Path) -> tuple[EdgeStore, ManualClock, str]:
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(path, clock)
+    seed(store)  # type: ignore[arg-type]
+    store.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=STYLIST,
+                                   week=tuple((Hours(600, 1260),) for _ in range(7))))
+    store.execute(ClockIn(actor_id=STYLIST))
+    events = store.execute(RegisterMember(actor_id=DESK, name="张三丰", mobile="13812345678",
+                                          card_uid="04:A1:B2:C3"))
+    member_id = next(e for e in events if isinstance(e, MemberRegistered)).member_id
+    return store, clock, member_id
+
+
+def test_a_member_with_an_appointment_in_its_window_is_checked_in_by_card(
+    tmp_path: Path,
+) -> None:
+    store, _, member_id = _store(tmp_path)
+    (booked,) = store.execute(BookAppointment(
+        actor_id=DESK, service_ids=("CUT",), start=DEMO_DAY + timedelta(minutes=30),
+        staff_id=STYLIST, member_id=member_id))
+    desk = FrontDesk(store, DESK)
+    result = desk.check_in(card_uid="04A1B2C3", category="hair")
+    appointment_id = booked.appointment.appointment_id  # type: ignore[attr-defined]
+    assert result.appointment_id == appointment_id and result.member_id == member_id
+    status = store.state.appointments.get(appointment_id).status
+    assert status is AppointmentStatus.CHECKED_IN
+    # Again, by mobile: no appointment left to check in, so the member queues.
+    queued = desk.check_in(mobile="138 1234 5678", category="hair")
+    assert queued.number == 1 and queued.member_id == member_id
+    assert not queued.offer_registration
+    store.close()
+
+
+def test_an_unknown_mobile_queues_as_a_guest_offered_registration(tmp_path: Path) -> None:
+    store, _, _ = _store(tmp_path)
+    members = len(store.state.members.members)
+    desk = FrontDesk(store, DESK)
+    with pytest.raises(DomainError) as err:
+        desk.check_in(mobile="13900009999", category="hair")  # a guest must give a name
+    assert err.value.code is ErrorCode.INVALID_NAME
+    result = desk.check_in(mobile="13900009999", category="hair", guest_name="路人甲")
+    assert result.offer_registration and result.number == 1 and result.wait_min == 0
+    assert len(store.state.members.members) == members  # nobody registered
+    store.close()
+
+
+def test_a_guest_appointment_is_found_by_mobile_or_by_its_code(tmp_path: Path) -> None:
+    store, clock, _ = _store(tmp_path)
+    for minutes, mobile in ((30, "13900001111"), (120, "13900002222")):
+        store.execute(BookAppointment(
+            actor_id=DESK, service_ids=("CUT",), start=DEMO_DAY + timedelta(minutes=minutes),
+            staff_id=STYLIST, guest_name="李女士", guest_mobile=mobile))
+    desk = FrontDesk(store, DESK)
+    assert desk.check_in(mobile="13900001111", category="hair").appointment_id
+    later = next(a for a in store.state.appointments.appointments.values()
+                 if a.guest_mobile == "13900002222")
+    with pytest.raises(DomainError) as err:  # two hours early: not in its window yet
+        desk.check_in(appointment_code=later.code)
+    assert err.value.code is ErrorCode.UNKNOWN_APPOINTMENT
+    clock.advance(minutes=90)
+    assert desk.check_in(appointment_code=later.code).appointment_id == later.appointment_id
+    with pytest.raises(DomainError) as err:
+        desk.check_in(card_uid="FF:FF:FF:FF", category="hair")
+    assert err.value.code is ErrorCode.UNKNOWN_CARD
+    with pytest.raises(DomainError):
+        desk.check_in(category="hair")
+    store.close()
