@@ -32,6 +32,7 @@ from salon.errors import DomainError, ErrorCode
 from salon.events import Event
 from salon.indexes import INDEX
 from salon.masking import normalize_mobile
+from salon.payments import EXTERNAL_METHODS, Payment
 from salon.schedules import at_local, local_day, local_minutes
 from salon.staff import Permission, require
 
@@ -47,6 +48,9 @@ __all__ = [
     "AppointmentCancelled",
     "AppointmentCheckedIn",
     "AppointmentCompleted",
+    "AppointmentDepositKept",
+    "AppointmentDepositReturned",
+    "AppointmentDepositTaken",
     "AppointmentMarkedNoShow",
     "AppointmentRefused",
     "AppointmentRescheduled",
@@ -126,6 +130,11 @@ class Appointment:
     flagged: bool = False
     """The member had ``no_show_flag_count`` no-shows (late cancellations included) in the
     ``no_show_flag_days`` before it was booked: the desk may ask for a deposit or a call."""
+    deposit: tuple[Payment, ...] = ()
+    """定金 taken at booking, by method; kept on a no-show or a late cancellation, given
+    back otherwise (a timely cancellation, or at the checkout when it is done)."""
+    deposit_settled: bool = False
+    """The deposit was given back or kept: it is no longer held."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +147,32 @@ class Slot:
 @dataclass(frozen=True, kw_only=True)
 class AppointmentBooked(Event):
     appointment: Appointment
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentDepositTaken(Event):
+    """The money of a deposit taken at booking (the till's: ``salon.shifts``)."""
+
+    appointment_id: str
+    member_id: str
+    payments: tuple[Payment, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentDepositReturned(Event):
+    """The deposit given back by the methods it was paid with."""
+
+    appointment_id: str
+    returned: tuple[Payment, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentDepositKept(Event):
+    """The deposit kept by the store (a no-show, a late cancellation): income."""
+
+    appointment_id: str
+    amount_fen: int
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,6 +288,12 @@ class AppointmentBook:
             case AppointmentCompleted():
                 self._put(replace(self.appointments[event.appointment_id],
                                   status=AppointmentStatus.DONE, ticket_id=event.ticket_id))
+            case AppointmentDepositTaken():
+                self._put(replace(self.appointments[event.appointment_id],
+                                  deposit=event.payments))
+            case AppointmentDepositReturned() | AppointmentDepositKept():
+                self._put(replace(self.appointments[event.appointment_id],
+                                  deposit_settled=True))
             case AppointmentMarkedNoShow() | AppointmentCheckedIn() | AppointmentStarted():
                 self._put(replace(self.appointments[event.appointment_id],
                                   status=_STATUS_OF[type(event)]))
@@ -574,6 +615,8 @@ class BookAppointment(Command):
     member_id: str = ""
     guest_name: str = ""
     guest_mobile: str = ""
+    deposit: tuple[Payment, ...] = ()
+    """An optional deposit, paid exactly (no change) by money from outside."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -666,7 +709,33 @@ def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> S
         designated=bool(cmd.staff_id), start=start,
         end=start + _length(state, cmd.service_ids), booked_at=now, resources=holds,
     )
-    return [AppointmentBooked(meta=ctx.meta(cmd.actor_id, now), appointment=appt)]
+    events: list[Event] = [AppointmentBooked(meta=ctx.meta(cmd.actor_id, now), appointment=appt)]
+    if cmd.deposit:
+        for p in cmd.deposit:
+            if p.method not in EXTERNAL_METHODS:
+                raise DomainError(ErrorCode.PAY_METHOD_NOT_ALLOWED, {"method": p.method.value})
+            if p.amount_fen <= 0:
+                raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": "deposit"})
+        events.append(AppointmentDepositTaken(
+            meta=ctx.meta(cmd.actor_id, now), appointment_id=appointment_id,
+            member_id=cmd.member_id, payments=tuple(cmd.deposit)))
+    return events
+
+
+def _deposit_back(ctx: Context, actor_id: str, at: datetime, appt: Appointment,
+                  keep: str = "") -> list[Event]:
+    """The events that settle the appointment's deposit: kept (``keep`` is the reason) or
+    given back; none when it has none."""
+    if not appt.deposit or appt.deposit_settled:
+        return []
+    if keep:
+        return [AppointmentDepositKept(meta=ctx.meta(actor_id, at),
+                                       appointment_id=appt.appointment_id,
+                                       amount_fen=sum(p.amount_fen for p in appt.deposit),
+                                       reason=keep)]
+    return [AppointmentDepositReturned(meta=ctx.meta(actor_id, at),
+                                       appointment_id=appt.appointment_id,
+                                       returned=appt.deposit)]
 
 
 @handles(RescheduleAppointment)
@@ -700,7 +769,8 @@ def cancel_appointment(state: SalonState, cmd: CancelAppointment, ctx: Context) 
     cutoff = timedelta(minutes=state.config.appointments.cancel_cutoff_min)
     late = appt.status is AppointmentStatus.BOOKED and now > appt.start - cutoff
     return [AppointmentCancelled(meta=ctx.meta(cmd.actor_id, now),
-                                 appointment_id=appt.appointment_id, reason=reason, late=late)]
+                                 appointment_id=appt.appointment_id, reason=reason, late=late),
+            *_deposit_back(ctx, cmd.actor_id, now, appt, "late_cancel" if late else "")]
 
 
 @handles(MarkNoShow)
@@ -713,7 +783,8 @@ def mark_no_show(state: SalonState, cmd: MarkNoShow, ctx: Context) -> Sequence[E
     if now < appt.start + timedelta(minutes=grace):
         raise DomainError(ErrorCode.NO_SHOW_TOO_EARLY, {"minutes": grace})
     return [AppointmentMarkedNoShow(meta=ctx.meta(cmd.actor_id, now),
-                                    appointment_id=appt.appointment_id)]
+                                    appointment_id=appt.appointment_id),
+            *_deposit_back(ctx, cmd.actor_id, now, appt, "no_show")]
 
 
 @handles(CheckInAppointment)
@@ -751,6 +822,8 @@ def complete_appointment(
     _status(appt, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_SERVICE)
     if state.tickets.get(cmd.ticket_id) is None:
         raise DomainError(ErrorCode.UNKNOWN_TICKET, {"ticket_id": cmd.ticket_id})
-    return [AppointmentCompleted(meta=ctx.meta(cmd.actor_id), appointment_id=appt.appointment_id,
-                                 ticket_id=cmd.ticket_id)]
+    now = ctx.clock()
+    return [AppointmentCompleted(meta=ctx.meta(cmd.actor_id, now),
+                                 appointment_id=appt.appointment_id, ticket_id=cmd.ticket_id),
+            *_deposit_back(ctx, cmd.actor_id, now, appt)]
 

@@ -3,15 +3,15 @@
 One shift is open at a time (one till per store). Opening it counts the cash float; cash
 put in or taken out during it (零钱, 备用金, paying a supplier) is recorded with a reason.
 While it is open every event that moves money is tallied into it: sales by method, cash
-change given, refunds and voids paid back, recharges, package cards sold, debt taken
-and repaid. Closing it is a blind count: the cashier enters what the till holds per
-method before seeing what it should hold (the close is committed with both and the
-variance; ``ShiftBook.open_summary`` leaves the expected figures out, for the screen
-that takes the count). A closed shift is immutable: its report is frozen into its
-``ShiftClosed`` event and nothing changes it. The day close (日结) sums the shifts
-closed on one business day, once, with no shift open; money moved while no shift was
-open (a sale before the first shift of the day) is not lost from it: it is tallied by
-business day and the day close reports it apart.
+change given, refunds and voids paid back, recharges, package cards sold, debt taken and
+repaid, appointment deposits taken, given back and kept. Closing it is a blind count:
+the cashier enters what the till holds per method before seeing what it should hold (the
+close is committed with both and the variance; ``ShiftBook.open_summary`` leaves the
+expected figures out, for the screen that takes the count). A closed shift is immutable:
+its report is frozen into its ``ShiftClosed`` event and nothing changes it. The day
+close (日结) sums the shifts closed on one business day, once, with no shift open; money
+moved while no shift was open (a sale before the first shift of the day) is not lost
+from it: it is tallied by business day and the day close reports it apart.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from salon.appointments import (
+    AppointmentDepositKept,
+    AppointmentDepositReturned,
+    AppointmentDepositTaken,
+)
 from salon.commands import Command, handles
 from salon.config import CheckoutPolicy, StoreConfigured
 from salon.context import Context
@@ -84,6 +89,10 @@ class ShiftTally:
     debt_repaid_fen: int = 0
     cash_in_fen: int = 0
     cash_out_fen: int = 0
+    deposits_fen: int = 0
+    """Appointment deposits taken (定金); in ``taken`` by method too."""
+    deposits_returned_fen: int = 0
+    deposits_kept_fen: int = 0
 
     def taken_by(self, method: PaymentMethod) -> int:
         return dict(self.taken).get(method.value, 0)
@@ -198,6 +207,17 @@ def tally_event(tally: ShiftTally, event: Event) -> ShiftTally:
         case PackageCardSold():
             return replace(tally, card_sales=tally.card_sales + 1,
                            card_sales_fen=tally.card_sales_fen + event.price_fen)
+        case AppointmentDepositTaken():
+            taken = [(p.method.value, p.amount_fen) for p in event.payments]
+            return replace(tally, taken=_add(tally.taken, taken),
+                           deposits_fen=tally.deposits_fen + sum(f for _, f in taken))
+        case AppointmentDepositReturned():
+            back = [(p.method.value, p.amount_fen) for p in event.returned]
+            return replace(tally, refunded=_add(tally.refunded, back),
+                           deposits_returned_fen=tally.deposits_returned_fen
+                           + sum(f for _, f in back))
+        case AppointmentDepositKept():
+            return replace(tally, deposits_kept_fen=tally.deposits_kept_fen + event.amount_fen)
         case CashMoved():
             if event.direction is CashDirection.IN:
                 return replace(tally, cash_in_fen=tally.cash_in_fen + event.amount_fen)

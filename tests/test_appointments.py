@@ -16,6 +16,8 @@ from salon.appointments import (
     ANY_STAFF,
     KEPT_DAYS,
     LIVE,
+    AppointmentDepositKept,
+    AppointmentDepositReturned,
     AppointmentRefused,
     AppointmentStatus,
     BookAppointment,
@@ -30,10 +32,13 @@ from salon.appointments import (
     free_slots,
     no_show_count,
 )
-from salon.catalog import Service
+from salon.catalog import ItemKind, Service
+from salon.checkout import Checkout
 from salon.engine import Salon
 from salon.errors import DomainError, ErrorCode
 from salon.members import RegisterMember
+from salon.payments import Payment, PaymentMethod
+from salon.pricing import LineDraft
 from salon.schedules import (
     AddResource,
     AddScheduleException,
@@ -47,6 +52,7 @@ from salon.schedules import (
     at_local,
     local_day,
 )
+from salon.shifts import OpenShift
 from salon.testing import ManualClock
 
 MONDAY = date(2026, 3, 2)  # START is 10:00 that Monday in Shanghai
@@ -87,8 +93,8 @@ def _book(salon: Salon, at: datetime, staff: str = STYLIST, services: tuple[str,
           member_id: str = "", **kw: object) -> str:
     if not member_id and "guest_name" not in kw:
         kw = {"guest_name": "李女士", "guest_mobile": "13900000000", **kw}
-    (event,) = salon.execute(BookAppointment(actor_id=DESK, service_ids=services, start=at,
-                                             staff_id=staff, member_id=member_id, **kw))
+    event, *_ = salon.execute(BookAppointment(actor_id=DESK, service_ids=services, start=at,
+                                              staff_id=staff, member_id=member_id, **kw))
     return event.appointment.appointment_id  # type: ignore[attr-defined, no-any-return]
 
 
@@ -466,3 +472,42 @@ def test_appointments_that_are_over_leave_the_book_after_kept_days() -> None:
     assert over not in book.appointments
     assert never_checked in book.appointments  # still booked: nobody closed it
     assert all(over not in ids for ids in book.by_staff_day.values())
+
+
+def test_a_deposit_is_kept_on_a_no_show_or_late_cancel_and_given_back_otherwise() -> None:
+    salon, clock = _salon()
+    salon.execute(OpenShift(actor_id=DESK, float_fen=0))
+    wechat = (Payment(PaymentMethod.WECHAT, 5_000),)
+    late, early, no_show, done = (
+        _book(salon, _at(h), deposit=wechat) for h in (11, 13, 15, 17))
+    assert_refused(salon, BookAppointment(
+        actor_id=DESK, service_ids=("cut",), start=_at(18), staff_id=STYLIST2,
+        guest_name="王先生", guest_mobile="13700000000",
+        deposit=(Payment(PaymentMethod.STORED_VALUE, 5_000),)), ErrorCode.PAY_METHOD_NOT_ALLOWED)
+    # 10:00: the 13:00 one is cancelled in time, the 11:00 one inside the 2-hour cutoff.
+    (_, back) = salon.execute(CancelAppointment(actor_id=DESK, appointment_id=early,
+                                                reason="改天"))
+    assert isinstance(back, AppointmentDepositReturned)
+    (_, kept) = salon.execute(CancelAppointment(actor_id=DESK, appointment_id=late,
+                                                reason="临时有事"))
+    assert isinstance(kept, AppointmentDepositKept) and kept.reason == "late_cancel"
+    clock.advance(hours=5, minutes=20)  # 15:20: the 15:00 one never came
+    (_, kept) = salon.execute(MarkNoShow(actor_id=DESK, appointment_id=no_show))
+    assert isinstance(kept, AppointmentDepositKept) and kept.reason == "no_show"
+    clock.advance(hours=1, minutes=30)  # 16:50
+    salon.execute(CheckInAppointment(actor_id=DESK, appointment_id=done))
+    ticket = salon.execute(Checkout(actor_id=DESK, price_list_version=2,
+                                    lines=(LineDraft(ItemKind.SERVICE, "cut"),),
+                                    payments=(Payment(PaymentMethod.CASH, 12_800),)))[0]
+    (_, returned) = salon.execute(CompleteAppointment(
+        actor_id=DESK, appointment_id=done, ticket_id=ticket.ticket_id))  # type: ignore[attr-defined]
+    assert isinstance(returned, AppointmentDepositReturned)
+    assert returned.returned == wechat
+    assert all(salon.state.appointments.get(a).deposit_settled
+               for a in (early, late, no_show, done))
+    shift = salon.state.shifts.open_shift
+    assert shift is not None
+    t = shift.tally
+    assert (t.deposits_fen, t.deposits_returned_fen, t.deposits_kept_fen) == (
+        20_000, 10_000, 10_000)
+    assert shift.expected_by()["wechat"] == 10_000  # the two kept ones are the store's
