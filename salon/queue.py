@@ -214,8 +214,10 @@ def staff_state(state: SalonState, staff_id: str) -> StaffState:
     if any(w.staff_id == staff_id and w.status is WalkInStatus.IN_SERVICE
            for w in book.walk_ins.values()):
         return StaffState.IN_SERVICE
-    if any(a.staff_id == staff_id and a.status is AppointmentStatus.IN_SERVICE
-           for a in state.appointments.appointments.values()):
+    appts = state.appointments  # the live ones are those with a check-in code filed
+    if any(appts.appointments[a].staff_id == staff_id
+           and appts.appointments[a].status is AppointmentStatus.IN_SERVICE
+           for a in appts.by_code.values()):
         return StaffState.IN_SERVICE
     if staff_id in book.away:
         return StaffState.AWAY

@@ -215,7 +215,10 @@ def _movements(state: SalonState, meta: Meta, moves: Iterable[tuple[str, int]],
         levels[product_id] = after
         out.append(StockMoved(meta=meta(), product_id=product_id, delta=delta, kind=kind,
                               reason=reason, reference=reference))
-        threshold = state.catalog.product(product_id).low_stock_at
+        # A product HQ has since taken off the price list still moves (a refund of an old
+        # sale): it just has no threshold any more.
+        product = state.catalog.products.get(product_id)
+        threshold = product.low_stock_at if product is not None else 0
         if threshold and before >= threshold > after:
             out.append(LowStockAlerted(meta=meta(), product_id=product_id, level=after,
                                        threshold=threshold))

@@ -36,6 +36,16 @@ def _store(path: Path, clock: ManualClock, first: bool = False) -> EdgeStore:
     return store
 
 
+def _booked_in(path: Path, hours: int) -> tuple[EdgeStore, ManualClock]:
+    """A store whose member has a cut with Tony ``hours`` after DEMO_DAY (10:00)."""
+    clock = ManualClock(DEMO_DAY)
+    store = _store(path, clock, first=True)
+    store.execute(BookAppointment(actor_id=DESK, service_ids=("CUT",),
+                                  start=DEMO_DAY + timedelta(hours=hours), staff_id=STYLIST,
+                                  member_id=_member(store)))
+    return store, clock
+
+
 def _member(store: EdgeStore, **kw: object) -> str:
     kw = {"mobile": MOBILE, **kw}
     events = store.execute(RegisterMember(actor_id=DESK, name="张三丰", **kw))  # type: ignore[arg-type]
@@ -93,12 +103,7 @@ def test_a_hub_that_was_off_sends_only_the_latest_stage(tmp_path: Path) -> None:
 
 
 def test_a_notifier_that_is_down_loses_nothing(tmp_path: Path) -> None:
-    clock = ManualClock(DEMO_DAY)
-    store = _store(tmp_path, clock, first=True)
-    member_id = _member(store)
-    store.execute(BookAppointment(actor_id=DESK, service_ids=("CUT",),
-                                  start=DEMO_DAY + timedelta(hours=3), staff_id=STYLIST,
-                                  member_id=member_id))
+    store, _ = _booked_in(tmp_path, 3)
     fake = FakeNotifier(down=True)
     service = ReminderService(store, fake)
     assert service.tick() == [] and not fake.calls
@@ -111,12 +116,7 @@ def test_a_notifier_that_is_down_loses_nothing(tmp_path: Path) -> None:
 def test_a_crash_between_sending_and_recording_sends_again_under_the_same_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    clock = ManualClock(DEMO_DAY)
-    store = _store(tmp_path, clock, first=True)
-    member_id = _member(store)
-    store.execute(BookAppointment(actor_id=DESK, service_ids=("CUT",),
-                                  start=DEMO_DAY + timedelta(hours=3), staff_id=STYLIST,
-                                  member_id=member_id))
+    store, _ = _booked_in(tmp_path, 3)
     fake = FakeNotifier()
     execute = store.execute
 
@@ -159,12 +159,7 @@ def test_birthday_greetings_on_the_solar_or_lunar_day_from_the_greeting_hour(
 
 
 def test_messages_render_in_english_too(tmp_path: Path) -> None:
-    clock = ManualClock(DEMO_DAY)
-    store = _store(tmp_path, clock, first=True)
-    member_id = _member(store)
-    store.execute(BookAppointment(actor_id=DESK, service_ids=("CUT",),
-                                  start=DEMO_DAY + timedelta(hours=1), staff_id=STYLIST,
-                                  member_id=member_id))
+    store, clock = _booked_in(tmp_path, 1)
     (due,) = store.read(lambda s: due_reminders(s, clock()))
     assert due.kind is ReminderKind.APPOINTMENT
     message = store.read(lambda s: render(s, due, "en"))

@@ -224,3 +224,14 @@ def test_every_level_is_the_sum_of_its_movements(ops: list[tuple[str, str, int]]
         for moved in _moves(salon):
             sums[moved.product_id] = sums.get(moved.product_id, 0) + moved.delta
         assert {p: v for p, v in salon.state.stock.levels.items()} == sums
+
+
+def test_a_refund_of_a_product_taken_off_the_price_list_still_puts_it_back() -> None:
+    salon, _ = _salon()
+    salon.execute(ReceiveStock(actor_id=MANAGER, lines=(("sh1", 3),)))
+    ticket = paid(salon.execute(sale(prd("sh1"), (CASH, 16_800))))
+    salon.execute(PublishPriceList(actor_id="hq", version=3, services=SERVICES,
+                                   products=tuple(p for p in PRODUCTS if p.product_id != "sh1"),
+                                   plans=()))
+    salon.execute(RefundTicket(actor_id=MANAGER, ticket_id=ticket.ticket_id, reason="退货"))
+    assert salon.state.stock.level("sh1") == 3
