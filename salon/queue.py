@@ -166,6 +166,12 @@ class QueueBook:
                     self.away.pop(event.staff_id, None)
             case WalkInQueued():
                 walk_in = event.walk_in
+                if walk_in.business_day.isoformat() != self.number_day:
+                    # A new day's first walk-in: who still waited from the days before left.
+                    for stale in [w for w in self.walk_ins.values()
+                                  if w.status is WalkInStatus.WAITING
+                                  and w.business_day < walk_in.business_day]:
+                        del self.walk_ins[stale.walk_in_id]
                 self.walk_ins[walk_in.walk_in_id] = walk_in
                 self.next_number = walk_in.number + 1
                 self.number_day = walk_in.business_day.isoformat()

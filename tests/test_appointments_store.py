@@ -3,6 +3,7 @@ through a snapshot and through a replay of the journal alone, the state reads ba
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from store_support import open_store, state_json
 from edge_store.store import StoreOptions
 from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
 from salon.appointments import BookAppointment, CancelAppointment
+from salon.errors import DomainError, ErrorCode
 from salon.payments import Payment, PaymentMethod
 from salon.queue import AssignNext, ClockIn, JoinQueue
 from salon.schedules import AddScheduleException, ExceptionKind, Hours, SetHoliday, SetStaffSchedule
@@ -73,3 +75,35 @@ def test_appointments_and_schedules_replay_from_the_journal(tmp_path: Path) -> N
     assert again.snapshot_seq == 0
     assert state_json(again.state) == before
     again.close()
+
+
+def test_two_bookings_racing_for_one_slot_never_both_succeed(tmp_path: Path) -> None:
+    clock = ManualClock(DEMO_DAY)
+    store = open_store(tmp_path, clock)
+    seed(store)  # type: ignore[arg-type]
+    store.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=STYLIST,
+                                   week=tuple((Hours(600, 1140),) for _ in range(7))))
+    start = DEMO_DAY + timedelta(hours=2)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def book(n: int) -> None:
+        barrier.wait()
+        try:
+            store.execute(BookAppointment(
+                actor_id=DESK, service_ids=("CUT",), start=start + timedelta(minutes=n % 3),
+                staff_id=STYLIST, guest_name=f"顾客{n}", guest_mobile="13900000000"))
+            outcomes.append("booked")
+        except DomainError as err:
+            outcomes.append(err.code.value)
+
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("booked") == 1
+    assert outcomes.count(ErrorCode.STAFF_BUSY.value) == 7
+    live = [a for a in store.state.appointments.appointments.values()]
+    assert len(live) == 1
+    store.close()

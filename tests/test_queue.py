@@ -146,3 +146,15 @@ def test_queue_refusals_leave_the_state_unchanged() -> None:
     left = _join(salon, "乙")
     salon.execute(LeaveQueue(actor_id=DESK, walk_in_id=left, reason="等太久"))
     assert left not in salon.state.queue.walk_ins
+
+
+def test_numbers_start_again_each_business_day_and_yesterdays_waiting_are_gone() -> None:
+    salon, clock = make_salon()
+    yesterday = _join(salon, "甲")
+    assert salon.state.queue.walk_ins[yesterday].number == 1
+    _join(salon, "乙")
+    clock.advance(days=1)
+    today = _join(salon, "丙")
+    queue = salon.state.queue
+    assert queue.walk_ins[today].number == 1
+    assert [w.walk_in_id for w in queue.waiting("hair")] == [today]
