@@ -227,6 +227,10 @@ def tally_event(tally: ShiftTally, event: Event) -> ShiftTally:
 
 
 _EMPTY = ShiftTally()
+_MONEY_EVENTS = (TicketPaid, TicketRefunded, RechargePaid, DebtRepaid, RefundPaidOut,
+                 PackageCardSold, CashMoved, AppointmentDepositTaken,
+                 AppointmentDepositReturned, AppointmentDepositKept)
+"""The events ``tally_event`` counts."""
 
 
 def _sum_tallies(tallies: Iterable[ShiftTally]) -> ShiftTally:
@@ -265,6 +269,8 @@ class ShiftBook:
             case DayClosed():
                 self.days_closed[event.business_day] = event.meta.event_id
             case _:
+                if not isinstance(event, _MONEY_EVENTS):
+                    return  # most events move no money: no tally, no business day to find
                 if self.open_shift is not None:
                     tally = tally_event(self.open_shift.tally, event)
                     if tally is not self.open_shift.tally:
