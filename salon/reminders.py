@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from salon.appointments import AppointmentStatus
+from salon.appointments import KEPT_DAYS, AppointmentStatus
 from salon.commands import Command, handles
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
@@ -85,6 +85,15 @@ class ReminderBook:
     def apply(self, event: Event) -> None:
         if isinstance(event, ReminderSent):
             self.sent[event.key] = event.meta.at
+            # Keys matter while their subject can be due again (an appointment two months
+            # ahead, a birthday this year): those sent over KEPT_DAYS before this one go,
+            # oldest first (they were filed in the order sent).
+            cutoff = event.meta.at - timedelta(days=KEPT_DAYS)
+            while self.sent:
+                key, at = next(iter(self.sent.items()))
+                if at >= cutoff:
+                    break
+                del self.sent[key]
 
 
 def _appointments(state: SalonState, now: datetime) -> list[Due]:

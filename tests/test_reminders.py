@@ -209,3 +209,14 @@ def test_a_low_balance_notice_once_per_recharge_and_a_package_expiry_notice() ->
     (expiry,) = [d for d in due_reminders(salon.state, clock())
                  if d.kind is ReminderKind.PACKAGE_EXPIRY]
     assert expiry.subject_id == card_id and expiry.member_id == other
+
+
+def test_sent_keys_are_kept_for_kept_days_then_let_go() -> None:
+    salon, clock = make_salon()
+    for n in range(4):
+        salon.execute(RecordReminderSent(actor_id="system", key=f"k{n}",
+                                         kind=ReminderKind.BIRTHDAY, member_id="m",
+                                         subject_id="m"))
+        clock.advance(days=200)
+    # Sent on days 0, 200, 400 and 600: at the last, the first is over 400 days old.
+    assert list(salon.state.reminders.sent) == ["k1", "k2", "k3"]
