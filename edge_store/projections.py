@@ -1,4 +1,5 @@
-"""TinyDB projections of current state: one document per member, card, coupon, item, staff.
+"""TinyDB projections of current state: a document per member, card, coupon, item, staff
+member, appointment, product's stock and walk-in.
 
 The kiosk queries these through TinyDB (``store.projections.table("members").search(...)``).
 They are derived: after each commit the documents the events touched are rebuilt
@@ -40,12 +41,19 @@ from salon.state import SalonState
 
 __all__ = ["TABLES", "Projections"]
 
-TABLES = ("members", "package_cards", "coupons", "services", "products", "plans", "staff")
-"""The projected tables (appointments and stock join them with their issue)."""
+TABLES = ("members", "package_cards", "coupons", "services", "products", "plans", "staff",
+          "appointments", "stock", "walk_ins")
+"""The projected tables: ``appointments`` holds the appointments the book holds (any
+status; built at its first read after an open), ``stock`` one document per product (its
+level, name and threshold, and every product with a level that left the price list),
+``walk_ins`` the queue and who is in service."""
 
 _MEMBER_FIELDS = ("member_id", "to_member_id")
 _CARD_FIELDS = ("card_id", "old_card_id", "new_card_id", "from_card_id", "to_card_id")
 _COUPON_FIELDS = ("coupon_id",)
+_APPOINTMENT_FIELDS = ("appointment_id", "appointment")
+_PRODUCT_FIELDS = ("product_id",)
+_WALK_IN_FIELDS = ("walk_in_id", "walk_in")
 _STAFF_EVENTS = frozenset({"StaffHired", "StaffChanged", "StaffLeft"})
 _CATALOG_EVENTS = frozenset({"PriceListPublished"})
 
@@ -60,6 +68,9 @@ class _Touches:
     coupons: tuple[str, ...]
     catalog: bool
     staff: bool
+    appointments: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    walk_ins: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -73,6 +84,7 @@ def _touches(cls: Any) -> _Touches:
     return _Touches(
         present(_MEMBER_FIELDS), present(_CARD_FIELDS), present(_COUPON_FIELDS),
         cls.type_name in _CATALOG_EVENTS, cls.type_name in _STAFF_EVENTS,
+        present(_APPOINTMENT_FIELDS), present(_PRODUCT_FIELDS), present(_WALK_IN_FIELDS),
     )
 
 
@@ -103,6 +115,9 @@ class Projections:
         self._rebuilt_from: tuple[SalonState, datetime] | None = None
         self._changed: set[str] = set()
         """Tables written since their query caches were last cleared."""
+        self._appointments_unbuilt = False
+        """``rebuild`` left the appointments table to first use: a year of a busy store's
+        appointments took half a second to encode, and an open needs none of them."""
 
     @property
     def unbuilt_members(self) -> int:
@@ -116,6 +131,8 @@ class Projections:
             raise KeyError(f"no projection named {name!r}; there are {', '.join(TABLES)}")
         if name == "members" and self._unbuilt:
             self._build_members()
+        if name == "appointments":
+            self._build_appointments()
         return self.db.table(name)
 
     def _build_members(self) -> None:
@@ -152,6 +169,8 @@ class Projections:
             self._put("coupons", coupon_id, encode(coupon))
         self._catalog(state)
         self._staff(state)
+        self._appointments_unbuilt = True
+        self._walk_ins(state)
         self._changed.update(TABLES)
         self._clear_caches()
 
@@ -161,6 +180,9 @@ class Projections:
         cards: set[str] = set()
         coupon_ids: set[str] = set()
         catalog = staff = False
+        appointments: set[str] = set()
+        products: set[str] = set()
+        walk_ins = False
         for event in events:
             cls: Any = type(event)  # a class is hashable; mypy's Hashable says not
             touches = _touches(cls)
@@ -178,6 +200,12 @@ class Projections:
                     coupon_ids.add(value)
             catalog |= touches.catalog
             staff |= touches.staff
+            for name in touches.appointments:
+                value = getattr(event, name)
+                appointments.add(value if isinstance(value, str) else value.appointment_id)
+            for name in touches.products:
+                products.add(getattr(event, name))
+            walk_ins |= bool(touches.walk_ins)
         for member_id in members:
             self._member(state, member_id, now)
         for card_id in cards:
@@ -190,9 +218,23 @@ class Projections:
             if coupon is not None:
                 self._put("coupons", coupon_id, encode(coupon))
         if catalog:
-            self._catalog(state)
+            self._catalog(state)  # the stock documents carry the products' names too
+        else:
+            for product_id in products:
+                self._stock_doc(state, product_id)
         if staff:
             self._staff(state)
+        if appointments and not self._appointments_unbuilt:
+            filed = self._ids["appointments"]
+            if len(filed) + len(appointments - filed.keys()) != len(
+                    state.appointments.appointments):
+                self._appointments(state)  # some left the book (KEPT_DAYS): all again
+            else:
+                for appointment_id in appointments:
+                    self._put("appointments", appointment_id,
+                              encode(state.appointments.appointments[appointment_id]))
+        if walk_ins:
+            self._walk_ins(state)  # a queue: small, and walk-ins leave it
         self._clear_caches()
 
     def _member(self, state: SalonState, member_id: str, now: datetime) -> None:
@@ -224,6 +266,40 @@ class Projections:
                 doc = encode(item)
                 doc["price_list_version"] = state.catalog.version
                 self._put(name, key, doc)
+        # The stock documents carry the products' names and thresholds.
+        self._storage.data["stock"], self._ids["stock"] = {}, {}
+        self._changed.add("stock")
+        for product_id in sorted(set(state.catalog.products) | set(state.stock.levels)):
+            self._stock_doc(state, product_id)
+
+    def _stock_doc(self, state: SalonState, product_id: str) -> None:
+        product = state.catalog.products.get(product_id)
+        self._put("stock", product_id, {
+            "product_id": product_id, "level": state.stock.level(product_id),
+            "name": product.name if product is not None else "",
+            "low_stock_at": product.low_stock_at if product is not None else 0,
+            "on_price_list": product is not None,
+        })
+
+    def _build_appointments(self) -> None:
+        """The appointments table ``rebuild`` left to first use, from the state as it is."""
+        if self._appointments_unbuilt:
+            assert self._rebuilt_from is not None
+            self._appointments_unbuilt = False
+            self._appointments(self._rebuilt_from[0])
+            self._clear_caches()
+
+    def _appointments(self, state: SalonState) -> None:
+        self._storage.data["appointments"], self._ids["appointments"] = {}, {}
+        self._changed.add("appointments")
+        for appointment_id, appt in state.appointments.appointments.items():
+            self._put("appointments", appointment_id, encode(appt))
+
+    def _walk_ins(self, state: SalonState) -> None:
+        self._storage.data["walk_ins"], self._ids["walk_ins"] = {}, {}
+        self._changed.add("walk_ins")
+        for walk_in_id, walk_in in state.queue.walk_ins.items():
+            self._put("walk_ins", walk_in_id, encode(walk_in))
 
     def _staff(self, state: SalonState) -> None:
         self._storage.data["staff"], self._ids["staff"] = {}, {}
@@ -251,6 +327,8 @@ class Projections:
 
     def get(self, table: str, key: str) -> Document | None:
         """The document of one entity by its domain id (member id, card id, ...)."""
+        if table == "appointments":
+            self._build_appointments()
         doc_id = self._ids[table].get(key)
         if doc_id is None:
             return None
@@ -264,6 +342,7 @@ class Projections:
         """Every table keyed by domain id (for verify's comparison)."""
         if self._unbuilt:
             self._build_members()
+        self._build_appointments()
         return {
             name: {key: self._storage.data[name][str(doc_id)] for key, doc_id in ids.items()}
             for name, ids in self._ids.items()

@@ -8,8 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from store_support import open_store, state_json
+from tinydb import Query
 
 from edge_store.store import StoreOptions
+from edge_store.verify import verify
 from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
 from salon.appointments import BookAppointment, CancelAppointment
 from salon.errors import DomainError, ErrorCode
@@ -107,3 +109,24 @@ def test_two_bookings_racing_for_one_slot_never_both_succeed(tmp_path: Path) -> 
     live = [a for a in store.state.appointments.appointments.values()]
     assert len(live) == 1
     store.close()
+
+
+def test_appointments_stock_and_the_queue_are_queried_through_tinydb(tmp_path: Path) -> None:
+    before = _fill(tmp_path / "a")
+    store = open_store(tmp_path / "a")
+    assert store.projections._appointments_unbuilt  # left to the first read
+    booked = store.query("appointments", Query().status == "booked")
+    assert len(booked) == 2 and {d["guest_name"] for d in booked} == {"李女士"}
+    product = next(iter(store.state.catalog.products))
+    (doc,) = store.query("stock", Query().product_id == product)
+    assert doc["level"] == 12 and doc["on_price_list"]
+    assert len(store.query("walk_ins", Query().status == "waiting")) == 1
+    # Kept in step by commits: a cancel, a sale, a walk-in served.
+    store.execute(CancelAppointment(actor_id=DESK, appointment_id=booked[0]["appointment_id"],
+                                    reason="x"))
+    assert len(store.query("appointments", Query().status == "booked")) == 1
+    store.execute(ReceiveStock(actor_id=MANAGER, lines=((product, 3),)))
+    assert store.query("stock", Query().product_id == product)[0]["level"] == 15
+    assert verify(store).ok
+    store.close()
+    assert before
