@@ -1,4 +1,4 @@
-"""Check-in at the kiosk (签到): one call from what the customer presents to what happens.
+"""Check-in at the kiosk (签到), and staff clocking in and out with their card (打卡).
 
 The customer gives a mobile number, taps a member card or types the appointment code.
 ``FrontDesk.check_in`` finds who it is without ever registering anyone: a card or a
@@ -16,7 +16,7 @@ from edge_store.store import EdgeStore
 from salon.appointments import CheckInAppointment, appointment_to_check_in
 from salon.errors import DomainError, ErrorCode
 from salon.masking import normalize_mobile
-from salon.queue import JoinQueue, WalkInQueued, estimated_waits
+from salon.queue import ClockIn, ClockOut, JoinQueue, WalkInQueued, estimated_waits, staff_by_card
 
 __all__ = ["CheckInResult", "FrontDesk"]
 
@@ -81,3 +81,11 @@ class FrontDesk:
         return CheckInResult(walk_in_id=walk_in.walk_in_id, number=walk_in.number,
                              wait_min=wait.get(walk_in.walk_in_id, 0), member_id=member_id,
                              offer_registration=not member_id)
+
+    def clock_with_card(self, card_uid: str) -> tuple[str, bool]:
+        """打卡: the staff member whose card was tapped clocks in, or out if on duty; their id
+        and whether they are on duty now (DomainError: an unknown card, in service)."""
+        staff_id = self.store.read(lambda s: staff_by_card(s, card_uid))
+        on_duty = self.store.read(lambda s: staff_id in s.queue.on_duty)
+        self.store.execute(ClockOut(actor_id=staff_id) if on_duty else ClockIn(actor_id=staff_id))
+        return staff_id, not on_duty

@@ -156,7 +156,7 @@ def _clean_tags(tags: Sequence[str]) -> tuple[str, ...]:
 
 def _free_card(state: SalonState, card_uid: str) -> str:
     normalised = normalize_card_uid(card_uid)
-    if normalised in state.members.card_index:
+    if normalised in state.members.card_index or normalised in state.queue.staff_cards:
         raise DomainError(ErrorCode.CARD_TAKEN, {"card_uid": normalised})
     return normalised
 

@@ -29,7 +29,7 @@ from salon.commands import Command, handles
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode
 from salon.events import Event
-from salon.masking import normalize_mobile
+from salon.masking import normalize_card_uid, normalize_mobile
 from salon.staff import Permission, require
 from salon.tickets import business_day as business_day_of
 
@@ -43,9 +43,11 @@ __all__ = [
     "FinishWalkIn",
     "JoinQueue",
     "LeaveQueue",
+    "LinkStaffCard",
     "QueueBook",
     "SetAway",
     "StaffAwaySet",
+    "StaffCardLinked",
     "StaffClockedIn",
     "StaffClockedOut",
     "StaffState",
@@ -57,6 +59,7 @@ __all__ = [
     "WalkInQueued",
     "WalkInStatus",
     "estimated_waits",
+    "staff_by_card",
     "staff_state",
 ]
 
@@ -91,6 +94,14 @@ class WalkIn:
     status: WalkInStatus = WalkInStatus.WAITING
     staff_id: str = ""
     started_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffCardLinked(Event):
+    """A staff member's own card, tapped at the kiosk to clock in and out (打卡)."""
+
+    staff_id: str
+    card_uid: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,9 +160,15 @@ class QueueBook:
     """Staff → walk-ins who asked for them (指定), ever."""
     next_number: int = 1
     number_day: str = ""
+    staff_cards: dict[str, str] = field(default_factory=dict)
+    """Card UID (normalised) → the staff member it clocks in and out."""
 
     def apply(self, event: Event) -> None:
         match event:
+            case StaffCardLinked():
+                for uid in [u for u, s in self.staff_cards.items() if s == event.staff_id]:
+                    del self.staff_cards[uid]  # one card each: a new one replaces the old
+                self.staff_cards[event.card_uid] = event.staff_id
             case StaffClockedIn():
                 self.on_duty[event.staff_id] = event.meta.at
                 self.rotation.append(event.staff_id)
@@ -279,6 +296,21 @@ class ClockOut(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LinkStaffCard(Command):
+    staff_id: str
+    card_uid: str
+
+
+def staff_by_card(state: SalonState, card_uid: str) -> str:
+    """The staff member whose card this is (INVALID_CARD_UID, UNKNOWN_CARD)."""
+    uid = normalize_card_uid(card_uid)
+    staff_id = state.queue.staff_cards.get(uid)
+    if staff_id is None:
+        raise DomainError(ErrorCode.UNKNOWN_CARD, {"card_uid": uid})
+    return staff_id
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetAway(Command):
     away: bool = True
 
@@ -319,6 +351,17 @@ class LeaveQueue(Command):
 
 def _staff(state: SalonState, actor_id: str) -> None:
     state.staff.active(actor_id)
+
+
+@handles(LinkStaffCard)
+def link_staff_card(state: SalonState, cmd: LinkStaffCard, ctx: Context) -> Sequence[Event]:
+    require(state.staff, cmd.actor_id, Permission.MANAGE_SCHEDULE)
+    state.staff.active(cmd.staff_id)
+    uid = normalize_card_uid(cmd.card_uid)
+    owner = state.queue.staff_cards.get(uid)
+    if uid in state.members.card_index or (owner is not None and owner != cmd.staff_id):
+        raise DomainError(ErrorCode.CARD_TAKEN, {"card_uid": uid})
+    return [StaffCardLinked(meta=ctx.meta(cmd.actor_id), staff_id=cmd.staff_id, card_uid=uid)]
 
 
 @handles(ClockIn)

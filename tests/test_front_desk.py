@@ -16,7 +16,7 @@ from hub.front_desk import FrontDesk
 from salon.appointments import AppointmentStatus, BookAppointment
 from salon.errors import DomainError, ErrorCode
 from salon.members import MemberRegistered, RegisterMember
-from salon.queue import ClockIn
+from salon.queue import ClockIn, ClockOut, LinkStaffCard
 from salon.schedules import Hours, SetStaffSchedule
 from salon.testing import ManualClock
 
@@ -87,4 +87,31 @@ def test_a_guest_appointment_is_found_by_mobile_or_by_its_code(tmp_path: Path) -
     assert err.value.code is ErrorCode.UNKNOWN_CARD
     with pytest.raises(DomainError):
         desk.check_in(category="hair")
+    store.close()
+
+
+def test_staff_clock_in_and_out_with_their_own_card(tmp_path: Path) -> None:
+    store, _, _ = _store(tmp_path)
+    store.execute(ClockOut(actor_id=STYLIST))
+    store.execute(LinkStaffCard(actor_id=MANAGER, staff_id=STYLIST, card_uid="0A:0B:0C:0D"))
+    desk = FrontDesk(store, DESK)
+    assert desk.clock_with_card("0a0b0c0d") == (STYLIST, True)
+    assert STYLIST in store.state.queue.on_duty
+    assert desk.clock_with_card("0A:0B:0C:0D") == (STYLIST, False)
+    assert STYLIST not in store.state.queue.on_duty
+    with pytest.raises(DomainError) as err:
+        desk.clock_with_card("01:02:03:04")
+    assert err.value.code is ErrorCode.UNKNOWN_CARD
+    # A member's card cannot be a staff card, nor a staff card a member's.
+    with pytest.raises(DomainError) as err:
+        store.execute(LinkStaffCard(actor_id=MANAGER, staff_id=STYLIST, card_uid="04:A1:B2:C3"))
+    assert err.value.code is ErrorCode.CARD_TAKEN
+    with pytest.raises(DomainError) as err:
+        store.execute(RegisterMember(actor_id=DESK, name="李四", mobile="13912345678",
+                                     card_uid="0A0B0C0D"))
+    assert err.value.code is ErrorCode.CARD_TAKEN
+    # Front desk staff may not link cards.
+    with pytest.raises(DomainError) as err:
+        store.execute(LinkStaffCard(actor_id=DESK, staff_id=DESK, card_uid="0E:0E:0E:0E"))
+    assert err.value.code is ErrorCode.PERMISSION_DENIED
     store.close()
