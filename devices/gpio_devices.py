@@ -82,6 +82,7 @@ _LOOKS: dict[Signal, tuple[_Colour, _Blink]] = {
     Signal.OFFLINE: (_Colour.AMBER, _Blink.STEADY),
     Signal.FAULT: (_Colour.RED, _Blink.STEADY),
     Signal.ATTENTION: (_Colour.RED, _Blink.FAST),
+    Signal.STOCK_LOW: (_Colour.GREEN, _Blink.SLOW),
 }
 
 # An LED's green die looks far brighter than its red one: a little green reads as amber.

@@ -94,6 +94,7 @@ class Signal(Enum):
     OFFLINE = "offline"  # amber, steady
     FAULT = "fault"  # red, steady
     ATTENTION = "attention"  # red, blinking: someone pressed "call staff", a device is gone
+    STOCK_LOW = "stock_low"  # green, blinking: ready, and a product is below its threshold
 
 
 class Beep(Enum):

@@ -3,8 +3,9 @@
 The light: red (FAULT) when the store cannot commit or a device the counter needs is
 missing or failing, blinking red (ATTENTION) while someone's call for staff is open,
 amber (OFFLINE) without HQ, blinking amber (SYNCING) while sales wait to be sent,
-green (READY) otherwise. The buzzer: a short beep for a read that was accepted, a long
-one for a garbled read or a card the store refused.
+blinking green (STOCK_LOW) while a product is below its low-stock threshold
+(``salon.stock.low_stock``), green (READY) otherwise. The buzzer: a short beep for a
+read that was accepted, a long one for a garbled read or a card the store refused.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def status_signal(
     online: bool,
     unsent_records: int,
     staff_called: bool = False,
+    low_stock: bool = False,
 ) -> Signal:
     if not store_writable:
         return Signal.FAULT
@@ -39,6 +41,8 @@ def status_signal(
         return Signal.OFFLINE
     if unsent_records > 0:
         return Signal.SYNCING
+    if low_stock:
+        return Signal.STOCK_LOW
     return Signal.READY
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "SubmitPurchaseOrder",
     "TakeDeposit",
     "TransferStock",
+    "low_stock",
     "refund_movements",
     "sale_movements",
 ]
@@ -192,6 +193,12 @@ class StockBook:
 
     def level(self, product_id: str) -> int:
         return self.levels.get(product_id, 0)
+
+
+def low_stock(state: SalonState) -> list[str]:
+    """The products on the price list below their low-stock threshold (for the light)."""
+    return sorted(p.product_id for p in state.catalog.products.values()
+                  if p.low_stock_at and state.stock.level(p.product_id) < p.low_stock_at)
 
 
 # ---------------------------------------------------------------- movements

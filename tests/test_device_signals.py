@@ -25,6 +25,12 @@ def test_green_when_all_is_well_and_amber_when_offline_or_syncing() -> None:
     assert _signal(online=False, unsent_records=3) is Signal.OFFLINE
 
 
+def test_a_product_below_its_threshold_blinks_green_below_every_other_state() -> None:
+    assert _signal(low_stock=True) is Signal.STOCK_LOW
+    assert _signal(low_stock=True, unsent_records=1) is Signal.SYNCING
+    assert _signal(low_stock=True, store_writable=False) is Signal.FAULT
+
+
 def test_red_when_the_store_cannot_commit_or_a_counter_device_is_gone() -> None:
     assert _signal(store_writable=False) is Signal.FAULT
     paper_out = DeviceStatus("printer", DeviceKind.PRINTER, DeviceState.ERROR,

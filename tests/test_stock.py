@@ -35,6 +35,7 @@ from salon.stock import (
     SubmitPurchaseOrder,
     TakeDeposit,
     TransferStock,
+    low_stock,
 )
 from salon.testing import ManualClock
 
@@ -87,6 +88,7 @@ def test_crossing_the_threshold_raises_one_alert_in_the_same_commit() -> None:
     assert (alert.product_id, alert.level, alert.threshold) == ("sh1", 4, 5)
     events = salon.execute(sale(prd("sh1"), (CASH, 16_800)))
     assert not any(isinstance(e, LowStockAlerted) for e in events)  # already below
+    assert low_stock(salon.state) == ["sh1"]  # the status light blinks green for it
     # Selling past zero is not refused: the books go negative, the next count corrects.
     for _ in range(5):
         salon.execute(sale(prd("sh1"), (CASH, 16_800)))
