@@ -258,8 +258,12 @@ def _minutes_of(state: SalonState, walk_in: WalkIn) -> int:
 def estimated_waits(state: SalonState, category: str, now: datetime) -> dict[str, int]:
     """Waiting walk-in → estimated minutes until a stylist of the board is free for them:
     each stylist in service is free when their walk-in's service ends (from its start and
-    duration), an idle one now; the waiting take them in queue order."""
+    duration) or their appointment's, an idle one now; the waiting take them in queue
+    order."""
     board = [s for s, st in state.queue.board(state, category) if st is not StaffState.GONE]
+    appts = state.appointments
+    in_service = [appts.appointments[a] for a in appts.by_code.values()
+                  if appts.appointments[a].status is AppointmentStatus.IN_SERVICE]
     free_at: list[tuple[datetime, str]] = []
     for staff_id in board:
         busy = [w for w in state.queue.walk_ins.values()
@@ -268,6 +272,9 @@ def estimated_waits(state: SalonState, category: str, now: datetime) -> dict[str
         for w in busy:
             assert w.started_at is not None
             at = max(at, w.started_at + timedelta(minutes=_minutes_of(state, w)))
+        for appt in in_service:
+            if appt.staff_id == staff_id:
+                at = max(at, appt.end)
         if staff_id in state.queue.away:
             at = max(at, now + timedelta(minutes=10))  # briefly away: back soon
         heapq.heappush(free_at, (at, staff_id))

@@ -163,6 +163,11 @@ class ScheduleBook:
                 self.staff_weeks[event.staff_id] = event.week
             case ScheduleExceptionAdded():
                 self.exceptions[event.exception.exception_id] = event.exception
+                # Leave and extra shifts of days long past change nothing any more: those
+                # over a year before the new one's day go (events alone decide it).
+                past = event.exception.day - timedelta(days=366)
+                for old in [e for e in self.exceptions.values() if e.day < past]:
+                    del self.exceptions[old.exception_id]
             case ScheduleExceptionRemoved():
                 self.exceptions.pop(event.exception_id, None)
             case _:

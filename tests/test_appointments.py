@@ -169,6 +169,13 @@ def test_leave_takes_hours_away_and_an_extra_shift_adds_them() -> None:
     _book(salon, _at(19, 30))
     assert_refused(salon, RemoveScheduleException(actor_id=MANAGER, exception_id="nope"),
                    ErrorCode.UNKNOWN_SCHEDULE_EXCEPTION)
+    # A year on, the day's changes leave the book when a new one is added.
+    assert len(salon.state.schedules.exceptions) == 1
+    salon.execute(AddScheduleException(
+        actor_id=MANAGER, staff_id=STYLIST, day=MONDAY + timedelta(days=400),
+        kind=ExceptionKind.LEAVE, hours=Hours(600, 700)))
+    assert [e.day for e in salon.state.schedules.exceptions.values()] == [
+        MONDAY + timedelta(days=400)]
 
 
 def test_staff_not_qualified_unknown_inactive_and_bad_input_are_refused() -> None:

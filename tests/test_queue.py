@@ -6,6 +6,7 @@ from __future__ import annotations
 from support import DESK, MANAGER, STYLIST, STYLIST2, assert_refused, make_salon
 from test_checkout import member
 
+from salon.appointments import BookAppointment, CheckInAppointment, StartAppointment
 from salon.engine import Salon
 from salon.errors import ErrorCode
 from salon.queue import (
@@ -23,6 +24,7 @@ from salon.queue import (
     estimated_waits,
     staff_state,
 )
+from salon.schedules import Hours, SetStaffSchedule
 from salon.testing import ManualClock
 
 
@@ -158,3 +160,21 @@ def test_numbers_start_again_each_business_day_and_yesterdays_waiting_are_gone()
     queue = salon.state.queue
     assert queue.walk_ins[today].number == 1
     assert [w.walk_in_id for w in queue.waiting("hair")] == [today]
+
+
+def test_a_stylist_serving_an_appointment_is_free_when_it_ends() -> None:
+    salon, clock = make_salon()
+    salon.execute(SetStaffSchedule(actor_id=MANAGER, staff_id=STYLIST,
+                                   week=tuple((Hours(600, 1260),) for _ in range(7))))
+    _on_duty(clock, salon, STYLIST)
+    (booked,) = salon.execute(BookAppointment(
+        actor_id=DESK, service_ids=("cut",), start=clock(), staff_id=STYLIST,
+        guest_name="李女士", guest_mobile="13900000000"))
+    appointment_id = booked.appointment.appointment_id  # type: ignore[attr-defined]
+    salon.execute(CheckInAppointment(actor_id=DESK, appointment_id=appointment_id))
+    salon.execute(StartAppointment(actor_id=STYLIST, appointment_id=appointment_id))
+    clock.advance(minutes=15)
+    walk_in = _join(salon, "甲")
+    # The cut (45 minutes) started 15 minutes ago: Tony is free in 30.
+    assert estimated_waits(salon.state, "hair", clock()) == {walk_in: 30}
+    assert_refused(salon, AssignNext(actor_id=DESK, category="hair"), ErrorCode.NO_STAFF_IDLE)
