@@ -120,6 +120,3 @@ class ReminderService:
                 continue
             sent.append(reminder.key)
         return sent
-
-
-
