@@ -1,6 +1,7 @@
 """Check-in at the kiosk (签到), and staff clocking in and out with their card (打卡).
 
-The customer gives a mobile number, taps a member card or types the appointment code.
+The customer gives a mobile number, taps a member card, scans their member QR code or
+types the appointment code.
 ``FrontDesk.check_in`` finds who it is without ever registering anyone: a card or a
 mobile of a member is that member; an unknown mobile is a guest (the result offers
 registration, which the kiosk asks for on its own screen). An appointment of theirs
@@ -16,6 +17,7 @@ from edge_store.store import EdgeStore
 from salon.appointments import CheckInAppointment, appointment_to_check_in
 from salon.errors import DomainError, ErrorCode
 from salon.masking import normalize_mobile
+from salon.members import member_of_code
 from salon.queue import ClockIn, ClockOut, JoinQueue, WalkInQueued, estimated_waits, staff_by_card
 
 __all__ = ["CheckInResult", "FrontDesk"]
@@ -41,11 +43,12 @@ class FrontDesk:
     """The staff member at the desk, or the kiosk's own account."""
 
     def check_in(self, *, mobile: str = "", card_uid: str = "", appointment_code: str = "",
-                 category: str = "", service_id: str = "", guest_name: str = "",
-                 designated_staff_id: str = "") -> CheckInResult:
-        """Check in by appointment code, card or mobile (DomainError with its code when a
-        card is unknown or blocked, a code matches nothing in its window, a guest gives no
-        name, or the queue refuses)."""
+                 member_code: str = "", category: str = "", service_id: str = "",
+                 guest_name: str = "", designated_staff_id: str = "") -> CheckInResult:
+        """Check in by appointment code, member QR code (``salon.members.member_code``),
+        card or mobile (DomainError with its code when a card is unknown or blocked, a
+        code matches nothing in its window, a guest gives no name, or the queue
+        refuses)."""
         now = self.store.ctx.clock()
         if appointment_code:
             found = self.store.read(lambda s: appointment_to_check_in(
@@ -58,14 +61,17 @@ class FrontDesk:
             return CheckInResult(appointment_id=found.appointment_id,
                                  member_id=found.member_id)
         member_id, typed = "", ""
-        if card_uid:
+        if member_code:
+            member_id = self.store.read(lambda s: member_of_code(s, member_code).member_id)
+        elif card_uid:
             member_id = str(self.store.member_by_card(card_uid)["member_id"])
         elif mobile:
             typed = normalize_mobile(mobile)
             member_id = self.store.read(lambda s: s.members.mobile_index.get(typed, ""))
         else:
             raise DomainError(ErrorCode.INVALID_INPUT,
-                              {"field": "check_in", "reason": "a mobile, a card or a code"})
+                              {"field": "check_in",
+                               "reason": "a mobile, a card, a member code or an appointment code"})
         found = self.store.read(lambda s: appointment_to_check_in(
             s, now, member_id=member_id, mobile="" if member_id else typed))
         if found is not None:

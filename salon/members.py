@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from salon.state import SalonState
 
 __all__ = [
+    "MEMBER_CODE_PREFIX",
     "BlacklistMember",
     "BlockCard",
     "CardBlocked",
@@ -61,6 +62,8 @@ __all__ = [
     "UpdateMemberProfile",
     "mask_mobile",
     "mask_name",
+    "member_code",
+    "member_of_code",
     "normalize_card_uid",
     "normalize_mobile",
 ]
@@ -128,6 +131,26 @@ class BlacklistMember(Command):
 class UnblacklistMember(Command):
     member_id: str
     reason: str
+
+
+MEMBER_CODE_PREFIX = "SALON-M:"
+"""A member code (会员码) is this and the member id: what the member's QR code holds. It
+names the member for a check-in only; it is not signed, so it never authorises a payment
+(stored value needs the card, or the PIN where the store asks for one)."""
+
+
+def member_code(member_id: str) -> str:
+    """The text of a member's QR code."""
+    return MEMBER_CODE_PREFIX + member_id
+
+
+def member_of_code(state: SalonState, text: str) -> Member:
+    """The member a scanned member code names (INVALID_INPUT, UNKNOWN_MEMBER)."""
+    code = text.strip()
+    if not code.startswith(MEMBER_CODE_PREFIX) or len(code) == len(MEMBER_CODE_PREFIX):
+        raise DomainError(ErrorCode.INVALID_INPUT,
+                          {"field": "member_code", "reason": "not a member code"})
+    return state.members.get(code.removeprefix(MEMBER_CODE_PREFIX))
 
 
 def _check_name(name: str) -> str:

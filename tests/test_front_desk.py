@@ -15,7 +15,7 @@ from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
 from hub.front_desk import FrontDesk
 from salon.appointments import AppointmentStatus, BookAppointment
 from salon.errors import DomainError, ErrorCode
-from salon.members import MemberRegistered, RegisterMember
+from salon.members import MemberRegistered, RegisterMember, member_code
 from salon.queue import ClockIn, ClockOut, LinkStaffCard
 from salon.schedules import Hours, SetStaffSchedule
 from salon.testing import ManualClock
@@ -114,4 +114,18 @@ def test_staff_clock_in_and_out_with_their_own_card(tmp_path: Path) -> None:
     with pytest.raises(DomainError) as err:
         store.execute(LinkStaffCard(actor_id=DESK, staff_id=DESK, card_uid="0E:0E:0E:0E"))
     assert err.value.code is ErrorCode.PERMISSION_DENIED
+    store.close()
+
+
+def test_a_member_checks_in_with_their_member_qr_code(tmp_path: Path) -> None:
+    store, _, member_id = _store(tmp_path)
+    desk = FrontDesk(store, DESK)
+    result = desk.check_in(member_code=member_code(member_id), category="hair")
+    assert result.member_id == member_id and result.number == 1
+    for bad, code in (("SALON-M:nobody", ErrorCode.UNKNOWN_MEMBER),
+                      ("6901234567892", ErrorCode.INVALID_INPUT),
+                      ("SALON-M:", ErrorCode.INVALID_INPUT)):
+        with pytest.raises(DomainError) as err:
+            desk.check_in(member_code=bad, category="hair")
+        assert err.value.code is code, bad
     store.close()
