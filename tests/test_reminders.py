@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from store_support import open_store
-from support import make_salon
+from support import assert_refused, make_salon
 from test_checkout import buy_card, member, paid, recharge, sale, svc
 
 from edge_store.errors import StoreError, StoreErrorCode
@@ -18,6 +18,7 @@ from edge_store.store import EdgeStore
 from hub.demo_data import DEMO_DAY, DESK, MANAGER, STYLIST, seed
 from hub.reminders import FakeNotifier, ReminderService, render, solar_of_lunar
 from salon.appointments import BookAppointment
+from salon.errors import ErrorCode
 from salon.members import MemberRegistered, RegisterMember
 from salon.payments import PaymentMethod
 from salon.reminders import RecordReminderSent, ReminderKind, due_reminders
@@ -220,3 +221,11 @@ def test_sent_keys_are_kept_for_kept_days_then_let_go() -> None:
         clock.advance(days=200)
     # Sent on days 0, 200, 400 and 600: at the last, the first is over 400 days old.
     assert list(salon.state.reminders.sent) == ["k1", "k2", "k3"]
+
+
+def test_a_reminder_is_recorded_once() -> None:
+    salon, _ = make_salon()
+    record = RecordReminderSent(actor_id="system", key="birthday:m:2026",
+                                kind=ReminderKind.BIRTHDAY, member_id="m", subject_id="m")
+    salon.execute(record)
+    assert_refused(salon, record, ErrorCode.REMINDER_ALREADY_SENT)
