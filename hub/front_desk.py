@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from edge_store.store import EdgeStore
 from salon.appointments import CheckInAppointment, appointment_to_check_in
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.masking import normalize_mobile
 from salon.members import member_of_code
 from salon.queue import ClockIn, ClockOut, JoinQueue, WalkInQueued, estimated_waits, staff_by_card
@@ -69,9 +69,8 @@ class FrontDesk:
             typed = normalize_mobile(mobile)
             member_id = self.store.read(lambda s: s.members.mobile_index.get(typed, ""))
         else:
-            raise DomainError(ErrorCode.INVALID_INPUT,
-                              {"field": "check_in",
-                               "reason": "a mobile, a card, a member code or an appointment code"})
+            raise invalid_input("check_in",
+                                "a mobile, a card, a member code or an appointment code")
         found = self.store.read(lambda s: appointment_to_check_in(
             s, now, member_id=member_id, mobile="" if member_id else typed))
         if found is not None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from salon.commands import Command, handles
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
 from salon.indexes import INDEX
 from salon.masking import normalize_mobile
@@ -654,13 +654,9 @@ class CompleteAppointment(Command):
     ticket_id: str
 
 
-def _invalid(field_name: str, reason: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID_INPUT, {"field": field_name, "reason": reason})
-
-
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
-        raise _invalid("start", "a time without a zone")
+        raise invalid_input("start", "a time without a zone")
     return at.replace(second=0, microsecond=0)
 
 
@@ -682,7 +678,7 @@ def _status(appt: Appointment, *allowed: AppointmentStatus) -> None:
 def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.BOOK)
     if not cmd.service_ids:
-        raise _invalid("service_ids", "no service")
+        raise invalid_input("service_ids", "no service")
     for service_id in cmd.service_ids:
         state.catalog.service(service_id)
     guest_name, guest_mobile = cmd.guest_name.strip(), ""
@@ -764,7 +760,7 @@ def cancel_appointment(state: SalonState, cmd: CancelAppointment, ctx: Context) 
     _status(appt, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
     reason = cmd.reason.strip()
     if not reason:
-        raise _invalid("reason", "a cancellation needs a reason")
+        raise invalid_input("reason", "a cancellation needs a reason")
     now = ctx.clock()
     cutoff = timedelta(minutes=state.config.appointments.cancel_cutoff_min)
     late = appt.status is AppointmentStatus.BOOKED and now > appt.start - cutoff

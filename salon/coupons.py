@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from salon.catalog import ItemKind
 from salon.commands import Command, handles
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event, EventMeta
 from salon.indexes import INDEX, group
 from salon.money import BP_WHOLE, RoundingMode, apply_bp
@@ -276,10 +276,6 @@ def _generated_code(seed: str) -> str:
     return base64.b32encode(digest).decode()[:_GENERATED_CODE_CHARS]
 
 
-def _invalid(field_name: str, reason: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID_INPUT, {"field": field_name, "reason": reason})
-
-
 def _check_terms(cmd: IssueCoupon) -> None:
     for name, amount in (
         ("value", cmd.value),
@@ -289,13 +285,13 @@ def _check_terms(cmd: IssueCoupon) -> None:
         if amount < 0:
             raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": name})
     if cmd.value == 0:
-        raise _invalid("value", "zero")
+        raise invalid_input("value", "zero")
     if cmd.kind is CouponKind.PERCENT and cmd.value > BP_WHOLE:
-        raise _invalid("value", "over_100_percent")
+        raise invalid_input("value", "over_100_percent")
     if cmd.valid_until <= cmd.valid_from:
-        raise _invalid("valid_until", "not_after_valid_from")
+        raise invalid_input("valid_until", "not_after_valid_from")
     if not cmd.kinds:
-        raise _invalid("kinds", "empty")
+        raise invalid_input("kinds", "empty")
 
 
 def _cap_of(state: SalonState, actor_id: str) -> tuple[int, int]:
@@ -352,10 +348,10 @@ def issue_coupon(state: SalonState, cmd: IssueCoupon, ctx: Context) -> Sequence[
         if not any(
             item_id in known for known in (catalog.services, catalog.products, catalog.plans)
         ):
-            raise _invalid("item_ids", "unknown_item")
+            raise invalid_input("item_ids", "unknown_item")
     code = normalize_code(cmd.code)
     if code and not _CODE.fullmatch(code):
-        raise _invalid("code", "format")
+        raise invalid_input("code", "format")
     coupon_id = ctx.new_id()
     code = code or _generated_code(coupon_id)
     if code in state.coupons.code_index or code in state.coupons.coupons:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from salon.events import Event
 
-__all__ = ["DomainError", "ErrorCode"]
+__all__ = ["DomainError", "ErrorCode", "invalid_input"]
 
 
 class ErrorCode(StrEnum):
@@ -167,3 +167,8 @@ class DomainError(Exception):
         self.record = record
         detail = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         super().__init__(f"{code.value}" + (f" ({detail})" if detail else ""))
+
+
+def invalid_input(field_name: str, reason: str) -> DomainError:
+    """The refusal of a value that is wrong in itself: ``field`` and why (INVALID_INPUT)."""
+    return DomainError(ErrorCode.INVALID_INPUT, {"field": field_name, "reason": reason})

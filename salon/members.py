@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from salon.commands import Command, handles
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
 from salon.masking import mask_mobile, mask_name, normalize_card_uid, normalize_mobile
 from salon.member_book import (
@@ -148,8 +148,7 @@ def member_of_code(state: SalonState, text: str) -> Member:
     """The member a scanned member code names (INVALID_INPUT, UNKNOWN_MEMBER)."""
     code = text.strip()
     if not code.startswith(MEMBER_CODE_PREFIX) or len(code) == len(MEMBER_CODE_PREFIX):
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          {"field": "member_code", "reason": "not a member code"})
+        raise invalid_input("member_code", "not a member code")
     return state.members.get(code.removeprefix(MEMBER_CODE_PREFIX))
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from salon.appointments import AppointmentStatus
 from salon.commands import Command, handles
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
 from salon.masking import normalize_card_uid, normalize_mobile
 from salon.staff import Permission, require
@@ -402,11 +402,9 @@ def join_queue(state: SalonState, cmd: JoinQueue, ctx: Context) -> Sequence[Even
     require(state.staff, cmd.actor_id, Permission.BOOK)
     category = cmd.category.strip()
     if not any(s.category == category for s in state.catalog.services.values()):
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          {"field": "category", "reason": f"no service of {category!r}"})
+        raise invalid_input("category", f"no service of {category!r}")
     if cmd.service_id and state.catalog.service(cmd.service_id).category != category:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          {"field": "service_id", "reason": f"not a {category} service"})
+        raise invalid_input("service_id", f"not a {category} service")
     guest_name, guest_mobile = cmd.guest_name.strip(), ""
     if cmd.member_id:
         state.members.get(cmd.member_id)

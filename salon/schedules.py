@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from salon.commands import Command, handles
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
 from salon.staff import Permission, require
 
@@ -281,25 +281,22 @@ class RetireResource(Command):
     resource_id: str
 
 
-def _invalid(field_name: str, reason: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID_INPUT, {"field": field_name, "reason": reason})
-
-
 def _check_hours(hours: Hours, field_name: str) -> None:
     if not 0 <= hours.start_min < hours.end_min <= DAY_MINUTES:
-        raise _invalid(field_name, f"{hours.start_min}-{hours.end_min} is not a span of one day")
+        raise invalid_input(field_name,
+                            f"{hours.start_min}-{hours.end_min} is not a span of one day")
 
 
 def _check_week(week: Sequence[Sequence[Hours]]) -> Week:
     if len(week) != 7:
-        raise _invalid("week", f"{len(week)} days, not 7")
+        raise invalid_input("week", f"{len(week)} days, not 7")
     for day in week:
         spans = sorted(day, key=lambda h: h.start_min)
         for h in spans:
             _check_hours(h, "week")
         for a, b in itertools.pairwise(spans):
             if b.start_min < a.end_min:
-                raise _invalid("week", "hours of one day overlap")
+                raise invalid_input("week", "hours of one day overlap")
     return tuple(tuple(sorted(day, key=lambda h: h.start_min)) for day in week)
 
 
@@ -353,11 +350,11 @@ def add_resource(state: SalonState, cmd: AddResource, ctx: Context) -> Sequence[
     require(state.staff, cmd.actor_id, Permission.MANAGE_SCHEDULE)
     kind, name = cmd.kind.strip(), cmd.name.strip()
     if not kind:
-        raise _invalid("kind", "a resource needs a kind (bed, room)")
+        raise invalid_input("kind", "a resource needs a kind (bed, room)")
     if not name:
-        raise _invalid("name", "a resource needs a name")
+        raise invalid_input("name", "a resource needs a name")
     if any(r.name == name and r.active for r in state.schedules.resources.values()):
-        raise _invalid("name", f"a resource named {name} exists")
+        raise invalid_input("name", f"a resource named {name} exists")
     return [ResourceAdded(meta=ctx.meta(cmd.actor_id),
                           resource=Resource(ctx.new_id(), kind, name))]
 

@@ -30,7 +30,7 @@ from salon.appointments import (
 from salon.commands import Command, handles
 from salon.config import CheckoutPolicy, StoreConfigured
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
 from salon.package_ledger import PackageCardSold
 from salon.payments import Payment, PaymentMethod
@@ -381,17 +381,14 @@ def close_shift(state: SalonState, cmd: CloseShift, ctx: Context) -> Sequence[Ev
     counted: dict[str, int] = {}
     for p in cmd.counted:
         if p.method not in COUNTED_METHODS:
-            raise DomainError(ErrorCode.INVALID_INPUT,
-                              {"field": "counted", "reason": f"{p.method.value} is not counted"})
+            raise invalid_input("counted", f"{p.method.value} is not counted")
         if p.amount_fen < 0:
             raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": "counted"})
         if p.method.value in counted:
-            raise DomainError(ErrorCode.INVALID_INPUT,
-                              {"field": "counted", "reason": f"{p.method.value} twice"})
+            raise invalid_input("counted", f"{p.method.value} twice")
         counted[p.method.value] = p.amount_fen
     if PaymentMethod.CASH.value not in counted:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          {"field": "counted", "reason": "the cash must be counted"})
+        raise invalid_input("counted", "the cash must be counted")
     now = ctx.clock()
     expected = shift.expected_by()
     closed = replace(shift, closed_at=now,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from salon.catalog import ItemKind
 from salon.commands import Command, handles
 from salon.context import Context
-from salon.errors import DomainError, ErrorCode
+from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event, EventMeta
 from salon.staff import Permission, audit, require
 
@@ -339,15 +339,14 @@ def _metas(ctx: Context, actor_id: str) -> Meta:
 
 def _checked_lines(state: SalonState, lines: Sequence[tuple[str, int]]) -> None:
     if not lines:
-        raise DomainError(ErrorCode.INVALID_INPUT, {"field": "lines", "reason": "no product"})
+        raise invalid_input("lines", "no product")
     seen = set()
     for product_id, quantity in lines:
         state.catalog.product(product_id)
         if quantity <= 0:
             raise DomainError(ErrorCode.NEGATIVE_QUANTITY, {"field": product_id})
         if product_id in seen:
-            raise DomainError(ErrorCode.INVALID_INPUT,
-                              {"field": "lines", "reason": f"{product_id} twice"})
+            raise invalid_input("lines", f"{product_id} twice")
         seen.add(product_id)
 
 
@@ -418,8 +417,7 @@ def transfer_stock(state: SalonState, cmd: TransferStock, ctx: Context) -> Seque
     _checked_lines(state, cmd.lines)
     to_store = cmd.to_store_id.strip()
     if not to_store or to_store == ctx.store_id:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          {"field": "to_store_id", "reason": "another store of the chain"})
+        raise invalid_input("to_store_id", "another store of the chain")
     for product_id, quantity in cmd.lines:
         if quantity > state.stock.level(product_id):
             raise DomainError(ErrorCode.INSUFFICIENT_STOCK, {
@@ -433,8 +431,7 @@ def adjust_stock(state: SalonState, cmd: AdjustStock, ctx: Context) -> Sequence[
     require(state.staff, cmd.actor_id, Permission.MANAGE_STOCK)
     state.catalog.product(cmd.product_id)
     if cmd.kind not in (MovementKind.WRITE_OFF, MovementKind.OVERAGE):
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          {"field": "kind", "reason": "a write-off or an overage"})
+        raise invalid_input("kind", "a write-off or an overage")
     if cmd.quantity <= 0:
         raise DomainError(ErrorCode.NEGATIVE_QUANTITY, {"field": "quantity"})
     reason = cmd.reason.strip()
