@@ -8,7 +8,7 @@ afterwards with ``salon-edge store info``. No hardware or broker is needed.
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -78,8 +78,7 @@ class _Day:
         return paid
 
     def _local(self, at: datetime) -> str:
-        zone = timezone(timedelta(minutes=self.salon.state.config.checkout.utc_offset_minutes))
-        return at.astimezone(zone).strftime("%H:%M")
+        return at.astimezone(self.salon.state.config.checkout.zone()).strftime("%H:%M")
 
     def open_day(self) -> None:
         """The shift, the staff on duty, their hours, the shampoo received."""

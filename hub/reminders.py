@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Protocol
 
 from lunardate import LunarDate
@@ -83,7 +83,7 @@ def solar_of_lunar(year: int, month: int, day: int) -> tuple[date, ...]:
 def render(state: SalonState, due: Due, locale: Locale = "zh_CN") -> str:
     """The message of one reminder, from the catalog's templates."""
     store = state.config.store_name
-    zone = timezone(timedelta(minutes=state.config.checkout.utc_offset_minutes))
+    zone = state.config.checkout.zone()
     when = due.at.astimezone(zone).strftime("%m-%d %H:%M") if due.at is not None else ""
     services = "、".join(state.catalog.services[s].name for s in due.service_ids
                         if s in state.catalog.services)

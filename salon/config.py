@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from salon.errors import DomainError, ErrorCode
@@ -149,6 +149,10 @@ class CheckoutPolicy:
     """The store's offset from UTC (Asia/Shanghai: +8 h, no DST) for business days."""
     business_day_end_hour: int = 4
     """A business day ends at this local hour of the next calendar day (late salons)."""
+
+    def zone(self) -> timezone:
+        """The store's time zone (a fixed offset: China keeps no daylight saving)."""
+        return timezone(timedelta(minutes=self.utc_offset_minutes))
 
 
 class CommissionTarget(StrEnum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from salon.commands import Command, handles
@@ -86,7 +86,7 @@ def expiry_for(state: SalonState, now: datetime) -> datetime | None:
     years = state.config.points.expire_after_years
     if years is None:
         return None
-    zone = timezone(timedelta(minutes=state.config.checkout.utc_offset_minutes))
+    zone = state.config.checkout.zone()
     local_year = now.astimezone(zone).year
     return datetime(local_year + years + 1, 1, 1, tzinfo=zone).astimezone(UTC)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -214,24 +214,20 @@ def _intervals(minutes: set[int]) -> tuple[Hours, ...]:
     return tuple(out)
 
 
-def _zone(state: SalonState) -> timezone:
-    return timezone(timedelta(minutes=state.config.checkout.utc_offset_minutes))
-
-
 def local_day(state: SalonState, at: datetime) -> date:
     """The store's local calendar date at ``at``."""
-    return at.astimezone(_zone(state)).date()
+    return at.astimezone(state.config.checkout.zone()).date()
 
 
 def local_minutes(state: SalonState, at: datetime) -> int:
     """Minutes after the store's local midnight at ``at`` (seconds dropped)."""
-    local = at.astimezone(_zone(state))
+    local = at.astimezone(state.config.checkout.zone())
     return local.hour * 60 + local.minute
 
 
 def at_local(state: SalonState, day: date, minutes: int) -> datetime:
     """The aware time ``minutes`` after local midnight of ``day`` (in UTC)."""
-    midnight = datetime(day.year, day.month, day.day, tzinfo=_zone(state))
+    midnight = datetime(day.year, day.month, day.day, tzinfo=state.config.checkout.zone())
     return (midnight + timedelta(minutes=minutes)).astimezone(UTC)
 
 
