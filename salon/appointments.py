@@ -20,7 +20,7 @@ the ticket that paid for it.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -31,9 +31,9 @@ from salon.context import Context
 from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
 from salon.indexes import INDEX
-from salon.masking import normalize_mobile
+from salon.members import customer_of
 from salon.payments import EXTERNAL_METHODS, Payment
-from salon.schedules import at_local, local_day, local_minutes
+from salon.schedules import Hours, at_local, local_day, local_minutes
 from salon.staff import Permission, require
 
 if TYPE_CHECKING:
@@ -323,29 +323,34 @@ class AppointmentBook:
         found = self.by_code.get(code.strip())
         return self.appointments[found] if found is not None else None
 
-    def live_of(self, staff_id: str, start: datetime, end: datetime) -> Iterator[Appointment]:
-        """The staff member's live appointments that overlap [start, end)."""
+    def filed_around(self, index: dict[str, list[str]], key: str, start: datetime,
+                     end: datetime) -> Iterator[Appointment]:
+        """The appointments ``index`` files under ``key`` on the days that [start, end) can
+        touch: from the day before ``start`` (one that began then may last into it)."""
         day = (start - timedelta(days=1)).date()
         while day <= end.date():
-            for appointment_id in self.by_staff_day.get(f"{staff_id}|{day.isoformat()}", ()):
-                appt = self.appointments[appointment_id]
-                if appt.status in LIVE and appt.start < end and start < appt.end:
-                    yield appt
+            for appointment_id in index.get(f"{key}|{day.isoformat()}", ()):
+                yield self.appointments[appointment_id]
             day += timedelta(days=1)
 
+    def live_of(self, staff_id: str, start: datetime, end: datetime) -> Iterator[Appointment]:
+        """The staff member's live appointments that overlap [start, end)."""
+        for appt in self.filed_around(self.by_staff_day, staff_id, start, end):
+            if appt.status in LIVE and appt.start < end and start < appt.end:
+                yield appt
 
     def holding(self, resource_id: str, start: datetime, end: datetime) -> Iterator[Appointment]:
         """The live appointments holding ``resource_id`` at some time in [start, end)."""
-        day = (start - timedelta(days=1)).date()
-        while day <= end.date():
-            for appointment_id in self.by_resource_day.get(
-                    f"{resource_id}|{day.isoformat()}", ()):
-                appt = self.appointments[appointment_id]
-                if appt.status in LIVE and any(
-                        h.resource_id == resource_id and h.start < end and start < h.end
-                        for h in appt.resources):
-                    yield appt
-            day += timedelta(days=1)
+        for appt in self.filed_around(self.by_resource_day, resource_id, start, end):
+            if appt.status in LIVE and any(
+                    h.resource_id == resource_id and h.start < end and start < h.end
+                    for h in appt.resources):
+                yield appt
+
+    def in_service(self) -> list[Appointment]:
+        """The appointments in service now (among the live ones, which have a code filed)."""
+        return [self.appointments[a] for a in self.by_code.values()
+                if self.appointments[a].status is AppointmentStatus.IN_SERVICE]
 
 
 def _drop(index: dict[str, list[str]], key: str, appointment_id: str) -> None:
@@ -379,7 +384,7 @@ def _length(state: SalonState, service_ids: Sequence[str]) -> timedelta:
     minutes = 0
     for service_id in service_ids:
         service = state.catalog.service(service_id)
-        minutes += service.duration_min + service.buffer_min
+        minutes += service.occupies_min
     return timedelta(minutes=minutes)
 
 
@@ -396,7 +401,7 @@ def _holds(state: SalonState, service_ids: Sequence[str], start: datetime,
     at = start
     for service_id in service_ids:
         service = state.catalog.service(service_id)
-        end = at + timedelta(minutes=service.duration_min + service.buffer_min)
+        end = at + timedelta(minutes=service.occupies_min)
         if service.resource_kind:
             free = next((r for r in state.schedules.resources_of(service.resource_kind)
                          if not any(a.appointment_id != ignore
@@ -424,12 +429,16 @@ def _candidates(state: SalonState, service_ids: Sequence[str]) -> list[str]:
     return sorted(s for s in state.staff.staff if _qualified(state, s, service_ids))
 
 
-def _fits_hours(state: SalonState, staff_id: str, start: datetime, end: datetime) -> bool:
-    day = local_day(state, start)
+def _within(state: SalonState, hours: Iterable[Hours], start: datetime, end: datetime) -> bool:
+    """Whether [start, end) lies inside one of ``hours`` of its local day."""
     first = local_minutes(state, start)
     last = first + int((end - start).total_seconds() // 60)
-    return any(h.start_min <= first and last <= h.end_min
-               for h in state.schedules.working_hours(staff_id, day))
+    return any(h.start_min <= first and last <= h.end_min for h in hours)
+
+
+def _fits_hours(state: SalonState, staff_id: str, start: datetime, end: datetime) -> bool:
+    return _within(state, state.schedules.working_hours(staff_id, local_day(state, start)),
+                   start, end)
 
 
 def _is_free(state: SalonState, staff_id: str, start: datetime, end: datetime,
@@ -490,16 +499,10 @@ def day_view(state: SalonState, day: date) -> dict[str, list[Appointment]]:
     """Each staff member's appointments on local ``day`` (any status), by start."""
     start, end = at_local(state, day, 0), at_local(state, day, 24 * 60)
     out: dict[str, list[Appointment]] = {}
+    book = state.appointments
     for staff_id in sorted(state.staff.staff):
-        found = []
-        d = (start - timedelta(days=1)).date()
-        while d <= end.date():
-            for appointment_id in state.appointments.by_staff_day.get(
-                    f"{staff_id}|{d.isoformat()}", ()):
-                appt = state.appointments.appointments[appointment_id]
-                if start <= appt.start < end:
-                    found.append(appt)
-            d += timedelta(days=1)
+        found = [a for a in book.filed_around(book.by_staff_day, staff_id, start, end)
+                 if start <= a.start < end]
         out[staff_id] = sorted(found, key=lambda a: a.start)
     return out
 
@@ -537,10 +540,7 @@ def _place(state: SalonState, service_ids: Sequence[str], staff_id: str, start: 
         return AppointmentRefused(code, params,
                                   _next_free(state, service_ids, staff_id, start, now, ignore))
 
-    if not state.schedules.store_hours(day) or not any(
-            h.start_min <= local_minutes(state, start)
-            and local_minutes(state, start) + (end - start).total_seconds() // 60 <= h.end_min
-            for h in state.schedules.store_hours(day)):
+    if not _within(state, state.schedules.store_hours(day), start, end):
         raise refused(ErrorCode.STORE_CLOSED, {"day": day.isoformat()})
     chosen = _staff_for(state, service_ids, staff_id, start, end, ignore, refused)
     try:
@@ -575,16 +575,19 @@ def _staff_for(state: SalonState, service_ids: Sequence[str], staff_id: str, sta
         s, at_local(state, day, 0), at_local(state, day, 24 * 60)))), s))
 
 
+def _in_check_in_window(state: SalonState, appt: Appointment, now: datetime) -> bool:
+    """From ``check_in_early_min`` before its start to ``no_show_grace_min`` after."""
+    policy = state.config.appointments
+    return (appt.start - timedelta(minutes=policy.check_in_early_min) <= now
+            <= appt.start + timedelta(minutes=policy.no_show_grace_min))
+
+
 def appointment_to_check_in(state: SalonState, now: datetime, *, member_id: str = "",
                             mobile: str = "", code: str = "") -> Appointment | None:
     """The booked appointment found by its check-in code, or of the member or the guest's
     mobile, whose check-in window holds ``now`` (the soonest); None: a walk-in."""
-    policy = state.config.appointments
-    early = timedelta(minutes=policy.check_in_early_min)
-    late = timedelta(minutes=policy.no_show_grace_min)
-
     def in_window(a: Appointment) -> bool:
-        return a.status is AppointmentStatus.BOOKED and a.start - early <= now <= a.start + late
+        return a.status is AppointmentStatus.BOOKED and _in_check_in_window(state, a, now)
 
     if code:
         found = state.appointments.by_check_in_code(code)
@@ -681,16 +684,15 @@ def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> S
         raise invalid_input("service_ids", "no service")
     for service_id in cmd.service_ids:
         state.catalog.service(service_id)
-    guest_name, guest_mobile = cmd.guest_name.strip(), ""
-    if cmd.member_id:
-        member = state.members.get(cmd.member_id)
-        if member.blacklisted:
-            raise DomainError(ErrorCode.MEMBER_BLACKLISTED, {"reason": member.blacklist_reason})
-        guest_name = ""
-    else:
-        if not guest_name:
-            raise DomainError(ErrorCode.INVALID_NAME)
-        guest_mobile = normalize_mobile(cmd.guest_mobile)
+    member, guest_name, guest_mobile = customer_of(state, cmd.member_id, cmd.guest_name,
+                                                   cmd.guest_mobile)
+    if member is not None and member.blacklisted:
+        raise DomainError(ErrorCode.MEMBER_BLACKLISTED, {"reason": member.blacklist_reason})
+    for p in cmd.deposit:
+        if p.method not in EXTERNAL_METHODS:
+            raise DomainError(ErrorCode.PAY_METHOD_NOT_ALLOWED, {"method": p.method.value})
+        if p.amount_fen <= 0:
+            raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": "deposit"})
     now = ctx.clock()
     start = _aware(cmd.start)
     staff_id, holds = _place(state, cmd.service_ids, cmd.staff_id, start, now)
@@ -707,11 +709,6 @@ def book_appointment(state: SalonState, cmd: BookAppointment, ctx: Context) -> S
     )
     events: list[Event] = [AppointmentBooked(meta=ctx.meta(cmd.actor_id, now), appointment=appt)]
     if cmd.deposit:
-        for p in cmd.deposit:
-            if p.method not in EXTERNAL_METHODS:
-                raise DomainError(ErrorCode.PAY_METHOD_NOT_ALLOWED, {"method": p.method.value})
-            if p.amount_fen <= 0:
-                raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": "deposit"})
         events.append(AppointmentDepositTaken(
             meta=ctx.meta(cmd.actor_id, now), appointment_id=appointment_id,
             member_id=cmd.member_id, payments=tuple(cmd.deposit)))
@@ -792,8 +789,7 @@ def check_in_appointment(
     _status(appt, AppointmentStatus.BOOKED)
     now = ctx.clock()
     policy = state.config.appointments
-    if not (appt.start - timedelta(minutes=policy.check_in_early_min) <= now
-            <= appt.start + timedelta(minutes=policy.no_show_grace_min)):
+    if not _in_check_in_window(state, appt, now):
         raise DomainError(ErrorCode.CHECK_IN_WINDOW, {
             "minutes_early": policy.check_in_early_min,
             "minutes_late": policy.no_show_grace_min})

@@ -43,6 +43,11 @@ class Service:
     backbar: tuple[tuple[str, int], ...] = ()
     """(product id, quantity) of backbar products (院用) one of it uses (``salon.stock``)."""
 
+    @property
+    def occupies_min(self) -> int:
+        """How long it holds its staff member (and resource): duration and buffer."""
+        return self.duration_min + self.buffer_min
+
 
 @dataclass(frozen=True, slots=True)
 class Product:

@@ -60,6 +60,7 @@ __all__ = [
     "UnblacklistMember",
     "UnlinkCard",
     "UpdateMemberProfile",
+    "customer_of",
     "mask_mobile",
     "mask_name",
     "member_code",
@@ -137,6 +138,19 @@ MEMBER_CODE_PREFIX = "SALON-M:"
 """A member code (会员码) is this and the member id: what the member's QR code holds. It
 names the member for a check-in only; it is not signed, so it never authorises a payment
 (stored value needs the card, or the PIN where the store asks for one)."""
+
+
+def customer_of(state: SalonState, member_id: str, guest_name: str, guest_mobile: str,
+                ) -> tuple[Member | None, str, str]:
+    """(the member, or None for a guest; the guest's name and mobile, "" for a member) of
+    a booking or a walk-in: a member must exist (UNKNOWN_MEMBER), a guest give a name
+    (INVALID_NAME) and a valid mobile (INVALID_MOBILE)."""
+    if member_id:
+        return state.members.get(member_id), "", ""
+    name = guest_name.strip()
+    if not name:
+        raise DomainError(ErrorCode.INVALID_NAME)
+    return None, name, normalize_mobile(guest_mobile)
 
 
 def member_code(member_id: str) -> str:

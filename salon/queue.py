@@ -24,12 +24,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from salon.appointments import AppointmentStatus
 from salon.commands import Command, handles
 from salon.context import Context
 from salon.errors import DomainError, ErrorCode, invalid_input
 from salon.events import Event
-from salon.masking import normalize_card_uid, normalize_mobile
+from salon.masking import normalize_card_uid
+from salon.members import customer_of
 from salon.staff import Permission, require
 from salon.tickets import business_day as business_day_of
 
@@ -237,10 +237,7 @@ def staff_state(state: SalonState, staff_id: str) -> StaffState:
     if any(w.staff_id == staff_id and w.status is WalkInStatus.IN_SERVICE
            for w in book.walk_ins.values()):
         return StaffState.IN_SERVICE
-    appts = state.appointments  # the live ones are those with a check-in code filed
-    if any(appts.appointments[a].staff_id == staff_id
-           and appts.appointments[a].status is AppointmentStatus.IN_SERVICE
-           for a in appts.by_code.values()):
+    if any(a.staff_id == staff_id for a in state.appointments.in_service()):
         return StaffState.IN_SERVICE
     if staff_id in book.away:
         return StaffState.AWAY
@@ -261,9 +258,7 @@ def estimated_waits(state: SalonState, category: str, now: datetime) -> dict[str
     duration) or their appointment's, an idle one now; the waiting take them in queue
     order."""
     board = [s for s, st in state.queue.board(state, category) if st is not StaffState.GONE]
-    appts = state.appointments
-    in_service = [appts.appointments[a] for a in appts.by_code.values()
-                  if appts.appointments[a].status is AppointmentStatus.IN_SERVICE]
+    in_service = state.appointments.in_service()
     free_at: list[tuple[datetime, str]] = []
     for staff_id in board:
         busy = [w for w in state.queue.walk_ins.values()
@@ -405,16 +400,11 @@ def join_queue(state: SalonState, cmd: JoinQueue, ctx: Context) -> Sequence[Even
         raise invalid_input("category", f"no service of {category!r}")
     if cmd.service_id and state.catalog.service(cmd.service_id).category != category:
         raise invalid_input("service_id", f"not a {category} service")
-    guest_name, guest_mobile = cmd.guest_name.strip(), ""
-    if cmd.member_id:
-        state.members.get(cmd.member_id)
-        guest_name = ""
-        if any(w.member_id == cmd.member_id for w in state.queue.walk_ins.values()):
-            raise DomainError(ErrorCode.ALREADY_IN_QUEUE, {"member_id": cmd.member_id})
-    else:
-        if not guest_name:
-            raise DomainError(ErrorCode.INVALID_NAME)
-        guest_mobile = normalize_mobile(cmd.guest_mobile)
+    member, guest_name, guest_mobile = customer_of(state, cmd.member_id, cmd.guest_name,
+                                                   cmd.guest_mobile)
+    if member is not None and any(w.member_id == cmd.member_id
+                                  for w in state.queue.walk_ins.values()):
+        raise DomainError(ErrorCode.ALREADY_IN_QUEUE, {"member_id": cmd.member_id})
     if cmd.designated_staff_id:
         state.staff.active(cmd.designated_staff_id)
         if not _does_category(state, cmd.designated_staff_id, category):
@@ -460,10 +450,10 @@ def assign_next(state: SalonState, cmd: AssignNext, ctx: Context) -> Sequence[Ev
 @handles(TakeNext)
 def take_next(state: SalonState, cmd: TakeNext, ctx: Context) -> Sequence[Event]:
     _staff(state, cmd.actor_id)
-    if staff_state(state, cmd.actor_id) is not StaffState.IDLE:
+    now_state = staff_state(state, cmd.actor_id)
+    if now_state is not StaffState.IDLE:
         raise DomainError(ErrorCode.STAFF_NOT_IDLE, {"staff_id": cmd.actor_id,
-                                                     "state": staff_state(state,
-                                                                          cmd.actor_id).value})
+                                                     "state": now_state.value})
     if not _does_category(state, cmd.actor_id, cmd.category):
         raise DomainError(ErrorCode.STAFF_NOT_QUALIFIED,
                           {"staff_id": cmd.actor_id, "service_id": cmd.category})

@@ -227,10 +227,6 @@ def tally_event(tally: ShiftTally, event: Event) -> ShiftTally:
 
 
 _EMPTY = ShiftTally()
-_MONEY_EVENTS = (TicketPaid, TicketRefunded, RechargePaid, DebtRepaid, RefundPaidOut,
-                 PackageCardSold, CashMoved, AppointmentDepositTaken,
-                 AppointmentDepositReturned, AppointmentDepositKept)
-"""The events ``tally_event`` counts."""
 
 
 def _sum_tallies(tallies: Iterable[ShiftTally]) -> ShiftTally:
@@ -269,7 +265,7 @@ class ShiftBook:
             case DayClosed():
                 self.days_closed[event.business_day] = event.meta.event_id
             case _:
-                if not isinstance(event, _MONEY_EVENTS):
+                if tally_event(_EMPTY, event) is _EMPTY:
                     return  # most events move no money: no tally, no business day to find
                 if self.open_shift is not None:
                     tally = tally_event(self.open_shift.tally, event)
@@ -333,6 +329,13 @@ class CloseDay(Command):
     business_day: date
 
 
+def _none_open(state: SalonState) -> None:
+    shift = state.shifts.open_shift
+    if shift is not None:
+        raise DomainError(ErrorCode.SHIFT_ALREADY_OPEN,
+                          {"shift_id": shift.shift_id, "cashier_id": shift.cashier_id})
+
+
 def _open(state: SalonState) -> Shift:
     shift = state.shifts.open_shift
     if shift is None:
@@ -343,10 +346,7 @@ def _open(state: SalonState) -> Shift:
 @handles(OpenShift)
 def open_shift(state: SalonState, cmd: OpenShift, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.CHECKOUT)
-    if state.shifts.open_shift is not None:
-        raise DomainError(ErrorCode.SHIFT_ALREADY_OPEN,
-                          {"shift_id": state.shifts.open_shift.shift_id,
-                           "cashier_id": state.shifts.open_shift.cashier_id})
+    _none_open(state)
     if cmd.float_fen < 0:
         raise DomainError(ErrorCode.NEGATIVE_AMOUNT, {"field": "float_fen"})
     now = ctx.clock()
@@ -403,10 +403,7 @@ def close_day(state: SalonState, cmd: CloseDay, ctx: Context) -> Sequence[Event]
     if cmd.business_day in state.shifts.days_closed:
         raise DomainError(ErrorCode.DAY_ALREADY_CLOSED,
                           {"business_day": cmd.business_day.isoformat()})
-    if state.shifts.open_shift is not None:
-        raise DomainError(ErrorCode.SHIFT_ALREADY_OPEN,
-                          {"shift_id": state.shifts.open_shift.shift_id,
-                           "cashier_id": state.shifts.open_shift.cashier_id})
+    _none_open(state)
     shift_ids, tally, counted, expected = state.shifts.day_report(cmd.business_day)
     if not shift_ids:
         raise DomainError(ErrorCode.NO_SHIFTS_THAT_DAY,

@@ -384,11 +384,7 @@ def submit_purchase_order(
 def receive_stock(state: SalonState, cmd: ReceiveStock, ctx: Context) -> Sequence[Event]:
     require(state.staff, cmd.actor_id, Permission.MANAGE_STOCK)
     _checked_lines(state, cmd.lines)
-    at = ctx.clock()
-
-    def meta() -> EventMeta:
-        return ctx.meta(cmd.actor_id, at)
-
+    meta = _metas(ctx, cmd.actor_id)
     if not cmd.po_id:
         return _movements(state, meta, cmd.lines, MovementKind.RECEIVE, cmd.reason.strip())
     order = _order(state, cmd.po_id)
@@ -478,11 +474,7 @@ def finish_stock_take(state: SalonState, cmd: FinishStockTake, ctx: Context) -> 
         raise DomainError(ErrorCode.REASON_REQUIRED, {"act": Permission.STOCK_TAKE.value})
     variances = tuple(sorted((p, c - expected.get(p, 0)) for p, c in counts.items()
                              if c != expected.get(p, 0)))
-    at = ctx.clock()
-
-    def meta() -> EventMeta:
-        return ctx.meta(cmd.actor_id, at)
-
+    meta = _metas(ctx, cmd.actor_id)
     return [
         *_movements(state, meta, variances, MovementKind.STOCKTAKE, reason, take_id),
         StockTakeFinished(meta=meta(), take_id=take_id, variances=variances),
