@@ -243,58 +243,29 @@ def _reachable(tp: Any) -> tuple[type, ...]:
     return tuple(found)
 
 
-def _walk(tp: Any, visit: Callable[[type], None]) -> None:
-    """Call ``visit`` once on every dataclass and enum class reachable from ``tp``."""
-    for t in _reachable(tp):
-        visit(t)
-
-
 def schema(tp: Any) -> Schema:
     """The field names of every dataclass reachable from ``tp``, in packing order."""
-    out: Schema = {}
-
-    def visit(t: type) -> None:
-        if not issubclass(t, Enum):
-            out[_qualname(t)] = [name for name, *_ in init_fields(t)]
-
-    _walk(tp, visit)
-    return out
+    return {_qualname(t): [name for name, *_ in init_fields(t)]
+            for t in _reachable(tp) if not issubclass(t, Enum)}
 
 
 def classes(tp: Any) -> dict[str, type]:
     """Every dataclass and enum class reachable from ``tp``, by qualified name."""
-    out: dict[str, type] = {}
-
-    def visit(t: type) -> None:
-        out[_qualname(t)] = t
-
-    _walk(tp, visit)
-    return out
+    return {_qualname(t): t for t in _reachable(tp)}
 
 
 def field_types(tp: Any) -> dict[str, dict[str, str]]:
     """Each dataclass reachable from ``tp`` → its fields' types, as ``layout`` spells them."""
-    out: dict[str, dict[str, str]] = {}
-
-    def visit(t: type) -> None:
-        if not issubclass(t, Enum):
-            out[_qualname(t)] = {name: repr(ftp) for name, ftp, *_ in init_fields(t)}
-
-    _walk(tp, visit)
-    return out
+    return {_qualname(t): {name: repr(ftp) for name, ftp, *_ in init_fields(t)}
+            for t in _reachable(tp) if not issubclass(t, Enum)}
 
 
 def layout(tp: Any) -> str:
     """A fingerprint of every dataclass, field, type and enum value reachable from ``tp``."""
-    parts: list[str] = []
-
-    def visit(t: type) -> None:
-        if issubclass(t, Enum):
-            parts.append(f"{_qualname(t)}{[m.value for m in t]!r}")
-        else:
-            fields = init_fields(t)
-            parts.append(_qualname(t) + "("
-                         + ",".join(f"{name}:{ftp!r}" for name, ftp, *_ in fields) + ")")
-
-    _walk(tp, visit)
+    parts = [
+        f"{_qualname(t)}{[m.value for m in t]!r}" if issubclass(t, Enum)
+        else _qualname(t) + "(" + ",".join(
+            f"{name}:{ftp!r}" for name, ftp, *_ in init_fields(t)) + ")"
+        for t in _reachable(tp)
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
