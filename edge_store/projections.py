@@ -260,15 +260,13 @@ class Projections:
             ("products", state.catalog.products),
             ("plans", state.catalog.plans),
         ):
-            self._storage.data[name], self._ids[name] = {}, {}
-            self._changed.add(name)
+            self._reset(name)
             for key, item in items.items():
                 doc = encode(item)
                 doc["price_list_version"] = state.catalog.version
                 self._put(name, key, doc)
         # The stock documents carry the products' names and thresholds.
-        self._storage.data["stock"], self._ids["stock"] = {}, {}
-        self._changed.add("stock")
+        self._reset("stock")
         for product_id in sorted(set(state.catalog.products) | set(state.stock.levels)):
             self._stock_doc(state, product_id)
 
@@ -290,22 +288,24 @@ class Projections:
             self._clear_caches()
 
     def _appointments(self, state: SalonState) -> None:
-        self._storage.data["appointments"], self._ids["appointments"] = {}, {}
-        self._changed.add("appointments")
+        self._reset("appointments")
         for appointment_id, appt in state.appointments.appointments.items():
             self._put("appointments", appointment_id, encode(appt))
 
     def _walk_ins(self, state: SalonState) -> None:
-        self._storage.data["walk_ins"], self._ids["walk_ins"] = {}, {}
-        self._changed.add("walk_ins")
+        self._reset("walk_ins")
         for walk_in_id, walk_in in state.queue.walk_ins.items():
             self._put("walk_ins", walk_in_id, encode(walk_in))
 
     def _staff(self, state: SalonState) -> None:
-        self._storage.data["staff"], self._ids["staff"] = {}, {}
-        self._changed.add("staff")
+        self._reset("staff")
         for staff_id, person in state.staff.staff.items():
             self._put("staff", staff_id, encode(person))
+
+    def _reset(self, table: str) -> None:
+        """Empty ``table`` to be filled again."""
+        self._storage.data[table], self._ids[table] = {}, {}
+        self._changed.add(table)
 
     def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
         ids = self._ids[table]
