@@ -347,10 +347,13 @@ class AppointmentBook:
                     for h in appt.resources):
                 yield appt
 
+    def live(self) -> list[Appointment]:
+        """The live appointments (booked, checked in, in service): those with a code filed."""
+        return [self.appointments[a] for a in self.by_code.values()]
+
     def in_service(self) -> list[Appointment]:
-        """The appointments in service now (among the live ones, which have a code filed)."""
-        return [self.appointments[a] for a in self.by_code.values()
-                if self.appointments[a].status is AppointmentStatus.IN_SERVICE]
+        """The appointments in service now."""
+        return [a for a in self.live() if a.status is AppointmentStatus.IN_SERVICE]
 
 
 def _drop(index: dict[str, list[str]], key: str, appointment_id: str) -> None:
@@ -592,7 +595,7 @@ def appointment_to_check_in(state: SalonState, now: datetime, *, member_id: str 
     if code:
         found = state.appointments.by_check_in_code(code)
         return found if found is not None and in_window(found) else None
-    matches = [a for a in state.appointments.appointments.values() if in_window(a) and (
+    matches = [a for a in state.appointments.live() if in_window(a) and (
         (member_id and a.member_id == member_id) or (mobile and not a.member_id
                                                      and a.guest_mobile == mobile))]
     return min(matches, key=lambda a: a.start) if matches else None

@@ -102,7 +102,7 @@ def _appointments(state: SalonState, now: datetime) -> list[Due]:
     if not offsets:
         return out
     horizon = now + timedelta(minutes=max(offsets))
-    for appt in state.appointments.appointments.values():
+    for appt in state.appointments.live():  # not the book's years of past ones
         if appt.status is not AppointmentStatus.BOOKED or not now < appt.start <= horizon:
             continue
         # The closest offset already reached: one reminder per stage, not each missed one.
