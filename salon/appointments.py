@@ -252,7 +252,13 @@ class AppointmentBook:
         if appt.status in LIVE:
             self.by_code[appt.code] = appt.appointment_id
         else:
-            self.by_code.pop(appt.code, None)
+            self._unfile_code(appt)
+
+    def _unfile_code(self, appt: Appointment) -> None:
+        # A code is unique among live appointments only: one that is over may share it with
+        # a later booking, whose entry stays.
+        if self.by_code.get(appt.code) == appt.appointment_id:
+            del self.by_code[appt.code]
 
     def _order(self, appointment_id: str) -> tuple[datetime, str]:
         return self.appointments[appointment_id].start, appointment_id
@@ -262,7 +268,7 @@ class AppointmentBook:
         for hold in appt.resources:
             _drop(self.by_resource_day, _day_key(hold.resource_id, hold.start),
                   appt.appointment_id)
-        self.by_code.pop(appt.code, None)
+        self._unfile_code(appt)
 
     def _put(self, appt: Appointment) -> None:
         old = self.appointments.get(appt.appointment_id)

@@ -4,6 +4,7 @@ overlap after any sequence of book / reschedule / cancel."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -16,6 +17,10 @@ from salon.appointments import (
     ANY_STAFF,
     KEPT_DAYS,
     LIVE,
+    Appointment,
+    AppointmentBook,
+    AppointmentBooked,
+    AppointmentCancelled,
     AppointmentDepositKept,
     AppointmentDepositReturned,
     AppointmentRefused,
@@ -36,6 +41,7 @@ from salon.catalog import ItemKind, Service
 from salon.checkout import Checkout
 from salon.engine import Salon
 from salon.errors import DomainError, ErrorCode
+from salon.events import EventMeta
 from salon.members import RegisterMember
 from salon.payments import Payment, PaymentMethod
 from salon.pricing import LineDraft
@@ -518,3 +524,18 @@ def test_a_deposit_is_kept_on_a_no_show_or_late_cancel_and_given_back_otherwise(
     assert (t.deposits_fen, t.deposits_returned_fen, t.deposits_kept_fen) == (
         20_000, 10_000, 10_000)
     assert shift.expected_by()["wechat"] == 10_000  # the two kept ones are the store's
+
+
+def test_an_appointment_leaving_the_book_keeps_the_code_a_later_booking_reuses() -> None:
+    # Codes are unique among live appointments: a cancelled one's code may come again.
+    book = AppointmentBook()
+    first = Appointment("A1", "123456", "", "甲", "13900000000", ("cut",), STYLIST, False,
+                        _at(11), _at(12))
+    meta = EventMeta("e1", "store-001", DESK, _at(9))
+    book.apply(AppointmentBooked(meta=meta, appointment=first))
+    book.apply(AppointmentCancelled(meta=meta, appointment_id="A1", reason="x", late=False))
+    later = replace(first, appointment_id="A2", start=_at(11) + timedelta(days=KEPT_DAYS + 2),
+                    end=_at(12) + timedelta(days=KEPT_DAYS + 2))
+    book.apply(AppointmentBooked(meta=meta, appointment=later))  # A1 leaves the book now
+    assert "A1" not in book.appointments
+    assert book.by_check_in_code("123456") == later
